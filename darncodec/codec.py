@@ -1,0 +1,120 @@
+"""compress / decompress: images <-> one .darn archive, every tile chained through one ANS stack.
+
+This module and darncodec.coding are the coding path: only the integer coding tables of a model
+file are used here, so both sides compute identical probabilities (DESIGN.md sections 3-5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import constriction
+import numpy as np
+
+from darncodec.coding import container
+from darncodec.coding.bitsback import BitsBackCodec
+from darncodec.coding.integer_model import IntegerDARN
+from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
+from darncodec.errors import FormatError, InputError, ModelError
+from darncodec.zoo import ModelFile, find_by_hash, load_model_file
+
+MAX_BATCH = 2048
+
+
+@dataclass(frozen=True)
+class CodingModel:
+    """A model file ready for coding: its integer network and identity."""
+
+    file: ModelFile
+    network: IntegerDARN
+
+    @property
+    def tile(self) -> tuple[int, int]:
+        return self.file.config.height, self.file.config.width
+
+
+def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
+    file = model if isinstance(model, ModelFile) else load_model_file(model)
+    if not file.has_coding_tables:
+        raise ModelError(f"{file.source}: has no coding tables (quantise it first)")
+    return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
+
+
+def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
+    bits = np.asarray(bits)
+    if bits.ndim != 2 or min(bits.shape) < 1:
+        raise InputError(f"{name}: expected a non-empty 2-D image, got shape {bits.shape}")
+    if bits.dtype != bool and not np.isin(bits, (0, 1)).all():
+        raise InputError(f"{name}: pixels must be 0 or 1")
+    return bits.astype(np.uint8)
+
+
+def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
+             names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH) -> bytes:
+    """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder."""
+    coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
+    names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
+    images = [_check_image(bits, name) for bits, name in zip(images, names)]
+    tile_h, tile_w = coder_model.tile
+    cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
+    tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
+    masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
+    coder = constriction.stream.stack.AnsCoder()
+    codec = BitsBackCodec(coder_model.network)
+    for start, stop in batch_schedule(len(tiles), max_batch):
+        codec.push(coder, tiles[start:stop], masks[start:stop])
+    header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch, [
+        container.ImageEntry(name, *bits.shape, container.pixel_crc(bits)) for name, bits in zip(names, images)])
+    return container.pack(header, coder.get_compressed())
+
+
+def read_header(data: bytes) -> container.Header:
+    return container.unpack(data)[0]
+
+
+def _model_for(header: container.Header, model, device: str) -> CodingModel:
+    if isinstance(model, CodingModel):
+        chosen = model
+    elif model is None:
+        found = find_by_hash(header.model_hash)
+        if found is None:
+            raise FormatError(f"made with model {header.model_hash[:16]}..., which is not embedded "
+                              "here; pass --model with that model file")
+        chosen = coding_model(found, device)
+    else:
+        chosen = coding_model(model, device)
+    if chosen.file.hash != header.model_hash:
+        raise FormatError(f"made with model {header.model_hash[:16]}..., not with "
+                          f"{chosen.file.source} ({chosen.file.hash[:16]}...)")
+    if chosen.tile != header.tile:
+        raise FormatError("tile size in the header does not match the model")
+    return chosen
+
+
+def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
+               device: str = "cpu") -> list[tuple[str, np.ndarray]]:
+    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
+    header, words = container.unpack(data)
+    chosen = _model_for(header, model, device)
+    tile_h, tile_w = header.tile
+    masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
+    masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
+    tiles = np.zeros(masks.shape, np.int64)
+    coder = constriction.stream.stack.AnsCoder(words)
+    codec = BitsBackCodec(chosen.network)
+    for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
+        tiles[start:stop] = codec.pop(coder, masks[start:stop])
+    results, start = [], 0
+    for entry, mask in zip(header.images, masks_per_image):
+        bits = from_tiles(tiles[start:start + len(mask)], entry.height, entry.width, tile_h, tile_w)
+        start += len(mask)
+        if container.pixel_crc(bits) != entry.pixel_crc:
+            raise FormatError(f"{entry.name}: decoded pixels fail their checksum (damaged file)")
+        results.append((entry.name, bits))
+    return results
+
+
+def payload_bytes(data: bytes) -> int:
+    """Bytes of the ANS payload alone, without the container."""
+    return len(data) - container.header_size(data)

@@ -1,0 +1,85 @@
+"""Bits-back ANS coding of a batch of tiles through one constriction AnsCoder (DESIGN.md section 3).
+
+Compressing a batch x: pop h(1) ~ q(h(1)|x), ..., h(L) ~ q(h(L)|h(L-1)) (taking bits back), push x
+under p(x|h), then push h(1), ..., h(L) under the prior; decompressing undoes each step in reverse
+order: pop h(L), ..., h(1) under the prior, pop x, push h(L), ..., h(1) under q. The net cost of a
+tile is -log p(x|h) - log p(h) + log q(h|x) for the h that was popped: the -ELBO of Eq. 14.
+
+A push of (tiles, units) symbols is one coder call, unit-major, so that popping unit by unit, each
+over all tiles of the batch, reads the same symbols back. Pixels outside the image (a tile's padding)
+are known to both sides and never coded.
+"""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+from darncodec.coding.integer_model import IntegerDARN
+
+BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
+
+
+def push(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: np.ndarray,
+         mask: np.ndarray | None = None) -> None:
+    """Push (tiles, units) values under P(1) = probs, unit-major; only where ``mask`` is set."""
+    values_t, probs_t = values.T, probs.T
+    if mask is not None:
+        values_t, probs_t = values_t[mask.T], probs_t[mask.T]
+    coder.encode_reverse(np.ascontiguousarray(values_t, dtype=np.int32).ravel(), BERNOULLI,
+                         np.ascontiguousarray(probs_t, dtype=np.float64).ravel())
+
+
+def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = None):
+    """A ``draw(unit, probs)`` that pops one unit for every tile (where ``mask`` allows)."""
+
+    def draw(unit: int, probs: np.ndarray) -> np.ndarray:
+        if mask is None:
+            return coder.decode(BERNOULLI, np.ascontiguousarray(probs, dtype=np.float64)).astype(np.int64)
+        values = np.zeros(len(probs), np.int64)
+        live = mask[:, unit]
+        if live.any():
+            values[live] = coder.decode(BERNOULLI, np.ascontiguousarray(probs[live], dtype=np.float64))
+        return values
+
+    return draw
+
+
+class BitsBackCodec:
+    """push(coder, x, mask) / pop(coder, mask) -> x for batches of flattened tiles (int64 0/1)."""
+
+    def __init__(self, model: IntegerDARN) -> None:
+        self.model = model
+
+    def _pop_posterior(self, coder, x: np.ndarray) -> list[np.ndarray]:
+        m, hs, below = self.model, [], x
+        for k in range(len(m.config.latent)):
+            context = m.encoder_context(k, below)
+            weight = m.encoder_ar if k == 0 else None
+            below = m.decode_autoregressive(context, weight, popper(coder))
+            hs.append(below)
+        return hs
+
+    def _push_posterior(self, coder, x: np.ndarray, hs: list[np.ndarray]) -> None:
+        m, below = self.model, [x] + hs[:-1]
+        for k in reversed(range(len(hs))):
+            weight = m.encoder_ar if k == 0 else None
+            logits = m.autoregressive_logits(m.encoder_context(k, below[k]), weight, hs[k])
+            push(coder, hs[k], m.probabilities(logits))
+
+    def push(self, coder, x: np.ndarray, mask: np.ndarray) -> None:
+        m, tiles = self.model, len(x)
+        hs = self._pop_posterior(coder, x)
+        push(coder, x, m.probabilities(m.visible_logits(m.visible_context(hs), x)), mask)
+        for k, h in enumerate(hs):
+            logits = m.autoregressive_logits(m.latent_context(k, hs, tiles), m.latent_ar[k], h)
+            push(coder, h, m.probabilities(logits))
+
+    def pop(self, coder, mask: np.ndarray) -> np.ndarray:
+        m, tiles = self.model, len(mask)
+        hs: list[np.ndarray | None] = [None] * len(m.config.latent)
+        for k in reversed(range(len(hs))):
+            hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
+        x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
+        self._push_posterior(coder, x, hs)
+        return x

@@ -1,0 +1,73 @@
+"""Fixed-point conventions of the coding path (DESIGN.md section 4; Balle et al., ICLR 2019).
+
+Every coding probability comes from integers: binary inputs times integer weights give integer
+logits at scale 2**LOGIT_SHIFT; a tanh layer's output is an integer level in [-TANH_LEVELS,
+TANH_LEVELS] found by comparing its integer pre-activation with stored integer thresholds; a logit
+becomes a probability through a stored table of integers k / 2**PROB_BITS. Products are summed in
+float64 (exact below 2**53, checked when a model is quantised) or int64, so every order of
+summation, thread count, batch size and device gives the same integers, hence the same floats for
+the ANS coder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LOGIT_SHIFT = 18          # logits and pre-activations are integers at scale 2**18
+TANH_BITS = 6             # tanh outputs are integer levels at scale 2**6 (-64..64)
+TANH_LEVELS = 1 << TANH_BITS
+TABLE_STEP_BITS = 7       # the probability table has 2**7 entries per unit of logit
+TABLE_LOGIT_RANGE = 16    # logits are clamped to [-16, 16] before the table
+PROB_BITS = 24            # table entries are k / 2**24 with 1 <= k < 2**24
+EXACT_LIMIT = 2.0 ** 52   # every partial sum stays below this in magnitude
+
+TABLE_HALF = TABLE_LOGIT_RANGE << TABLE_STEP_BITS
+_DROP = LOGIT_SHIFT - TABLE_STEP_BITS
+
+
+def quantize_weight(weight: np.ndarray, shift: int) -> np.ndarray:
+    return np.rint(np.asarray(weight, dtype=np.float64) * (1 << shift)).astype(np.int64)
+
+
+def probability_table() -> np.ndarray:
+    """k of P(bit = 1) = k / 2**PROB_BITS at logits -16, -16 + 1/128, ..., 16 (int64)."""
+    logits = np.arange(-TABLE_HALF, TABLE_HALF + 1, dtype=np.float64) / (1 << TABLE_STEP_BITS)
+    k = np.rint((1 << PROB_BITS) / (1 + np.exp(-logits)))
+    return np.clip(k, 1, (1 << PROB_BITS) - 1).astype(np.int64)
+
+
+def tanh_thresholds() -> np.ndarray:
+    """Integer pre-activations at which round(64 tanh(a / 2**18)) steps up (int64, 128 values)."""
+    levels = np.arange(-TANH_LEVELS + 1, TANH_LEVELS + 1, dtype=np.float64)
+    edges = np.arctanh((levels - 0.5) / TANH_LEVELS) * (1 << LOGIT_SHIFT)
+    return np.ceil(edges).astype(np.int64)
+
+
+def tanh_level(preactivation: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    return np.searchsorted(thresholds, preactivation, side="right").astype(np.int64) - TANH_LEVELS
+
+
+def table_index(logits: np.ndarray) -> np.ndarray:
+    """Round logits (scale 2**18) to the table's grid with integer arithmetic; clamp; offset."""
+    rounded = (logits + (1 << (_DROP - 1))) >> _DROP
+    return np.clip(rounded, -TABLE_HALF, TABLE_HALF) + TABLE_HALF
+
+
+class ExactMatmul:
+    """Integer matrix products through float64 on a chosen device: exact while |sums| < 2**52."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __call__(self, inputs: np.ndarray, weight_t: np.ndarray) -> np.ndarray:
+        """inputs (B, n) int64 @ weight_t (n, m) int64 -> (B, m) int64."""
+        if self.device.type == "cpu":
+            product = inputs.astype(np.float64) @ weight_t.astype(np.float64)
+        else:
+            a = torch.as_tensor(inputs, dtype=torch.float64, device=self.device)
+            b = torch.as_tensor(weight_t, dtype=torch.float64, device=self.device)
+            product = (a @ b).cpu().numpy()
+        return product.astype(np.int64)

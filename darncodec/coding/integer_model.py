@@ -1,0 +1,131 @@
+"""The quantised DARN that the codec runs: integer weights, integer logits, table probabilities.
+
+Two ways through each autoregressive layer give the same integers: ``*_logits`` computes a whole
+layer at once from known values (what the encoder does, one product with the strictly
+lower-triangular matrix of Eq. 2), ``decode_*`` walks the units one at a time for a batch of tiles
+and asks ``draw(unit, probabilities)`` for each unit's values (what the decoder does). Built only
+from the ``coding.*`` tensors of a model file, never from float weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from darncodec.coding.fixed_point import ExactMatmul, table_index, tanh_level
+from darncodec.model.config import DarnConfig
+from darncodec.model.neighbourhood import neighbour_index
+
+Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
+BLOCK = 32                                        # units decoded between two block products
+
+
+@dataclass
+class IntegerConditional:
+    """Integer version of darncodec.model.layers.Conditional (tanh through thresholds)."""
+
+    outer_weight_t: np.ndarray
+    outer_bias: np.ndarray
+    inner_weight_t: np.ndarray | None = None
+    inner_bias: np.ndarray | None = None
+
+    def __call__(self, inputs: np.ndarray, matmul: ExactMatmul, thresholds: np.ndarray) -> np.ndarray:
+        if self.inner_weight_t is not None:
+            inputs = tanh_level(matmul(inputs, self.inner_weight_t) + self.inner_bias, thresholds)
+        return matmul(inputs, self.outer_weight_t) + self.outer_bias
+
+
+class IntegerDARN:
+    """Coding probabilities of a quantised DARN; all arrays are (tiles, units) int64 of 0/1."""
+
+    def __init__(self, config: DarnConfig, tensors: dict[str, np.ndarray], device: str = "cpu") -> None:
+        self.config = config
+        t = {k.removeprefix("coding."): v.astype(np.int64) for k, v in tensors.items() if k.startswith("coding.")}
+        self.table = t["prob_table"]
+        self.thresholds = t["tanh_thresholds"]
+        self.matmul = ExactMatmul(device)
+        levels = len(config.latent)
+
+        def conditional(prefix: str) -> IntegerConditional:
+            inner = f"{prefix}.inner.weight_t" in t
+            return IntegerConditional(t[f"{prefix}.outer.weight_t"], t[f"{prefix}.outer.bias"],
+                                      t.get(f"{prefix}.inner.weight_t") if inner else None,
+                                      t.get(f"{prefix}.inner.bias") if inner else None)
+
+        self.decoder = [conditional(f"decoder.{i}") for i in range(levels)]
+        self.encoder = [conditional(f"encoder.{i}") for i in range(levels)]
+        self.top_bias = t["top_bias"]
+        self.latent_ar = [t[f"latent_ar.{k}.weight"] for k in range(levels)]
+        self.encoder_ar = t.get("encoder_ar.weight")
+        self.visible_weight = t.get("visible_ar.weight")
+        if config.visible == "local":
+            self.neighbours = neighbour_index(config.height, config.width, config.radius)
+            if self.visible_weight.shape[0] == 1:
+                self.visible_weight = np.broadcast_to(self.visible_weight, self.neighbours.shape)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """P(1) for integer logits, as float64 values k / 2**24 (identical on every machine)."""
+        return self.table[table_index(logits)] / float(1 << 24)
+
+    # ----- contexts from the layers above ------------------------------------------------------
+    def _context(self, i: int, hs: list[np.ndarray]) -> np.ndarray:
+        above = np.concatenate(hs[i:], axis=1) if self.config.skip else hs[i]
+        return self.decoder[i](above, self.matmul, self.thresholds)
+
+    def latent_context(self, k: int, hs: list[np.ndarray | None], tiles: int) -> np.ndarray:
+        if k + 1 == len(self.config.latent):
+            return np.broadcast_to(self.top_bias, (tiles, len(self.top_bias)))
+        return self._context(k + 1, hs)
+
+    def visible_context(self, hs: list[np.ndarray]) -> np.ndarray:
+        return self._context(0, hs)
+
+    def encoder_context(self, k: int, below: np.ndarray) -> np.ndarray:
+        return self.encoder[k](below, self.matmul, self.thresholds)
+
+    # ----- a whole layer at once ---------------------------------------------------------------
+    def autoregressive_logits(self, context: np.ndarray, weight: np.ndarray | None,
+                              values: np.ndarray) -> np.ndarray:
+        return context if weight is None else context + self.matmul(values, weight.T)
+
+    def visible_logits(self, context: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if self.config.visible == "factorised":
+            return context
+        if self.config.visible == "full":
+            return self.autoregressive_logits(context, self.visible_weight, x)
+        padded = np.concatenate([x, np.zeros((len(x), 1), np.int64)], axis=1)
+        logits = context.copy()
+        for k in range(self.neighbours.shape[1]):   # one offset at a time keeps memory at (tiles, pixels)
+            logits += padded[:, self.neighbours[:, k]] * self.visible_weight[:, k]
+        return logits
+
+    # ----- one unit at a time ------------------------------------------------------------------
+    def decode_autoregressive(self, context: np.ndarray, weight: np.ndarray | None, draw: Draw) -> np.ndarray:
+        """Units in order; the strictly lower-triangular product is applied block by block
+        (one matrix product per BLOCK units, small products inside a block)."""
+        tiles, units = context.shape
+        values = np.zeros((tiles, units), np.int64)
+        if weight is None:
+            return np.stack([draw(j, self.probabilities(context[:, j])) for j in range(units)], 1) \
+                if units else values
+        logits = context.copy()
+        for start in range(0, units, BLOCK):
+            stop = min(start + BLOCK, units)
+            for j in range(start, stop):
+                logit = logits[:, j] + values[:, start:j] @ weight[j, start:j]
+                values[:, j] = draw(j, self.probabilities(logit))
+            if stop < units:
+                logits[:, stop:] += self.matmul(values[:, start:stop], weight[stop:, start:stop].T)
+        return values
+
+    def decode_visible(self, context: np.ndarray, draw: Draw) -> np.ndarray:
+        if self.config.visible != "local":
+            return self.decode_autoregressive(context, self.visible_weight, draw)
+        tiles, pixels = context.shape
+        padded = np.zeros((tiles, pixels + 1), np.int64)
+        for p in range(pixels):
+            logit = context[:, p] + padded[:, self.neighbours[p]] @ self.visible_weight[p]
+            padded[:, p] = draw(p, self.probabilities(logit))
+        return padded[:, :pixels]

@@ -1,0 +1,69 @@
+"""Float DARN -> the integer coding tables stored beside it in the model file (DESIGN.md section 4).
+
+Weights that multiply binary values (pixels, stochastic units) become integers at scale 2**18;
+weights after a tanh layer, whose outputs are levels at scale 2**6, become integers at scale 2**12,
+so every logit is an integer at scale 2**18. Quantising is done once, on one machine; the codec
+only ever reads the stored integers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from darncodec.coding.fixed_point import (EXACT_LIMIT, LOGIT_SHIFT, TANH_BITS, TANH_LEVELS,
+                                          probability_table, quantize_weight, tanh_thresholds)
+from darncodec.errors import ModelError
+from darncodec.model.config import DarnConfig
+from darncodec.model.io import CODING_PREFIX, FLOAT_PREFIX, load_tensors, save_model
+
+
+def _linear(name: str, weight: np.ndarray, bias: np.ndarray, shift: int, input_max: int) -> dict[str, np.ndarray]:
+    """Integer weight (transposed) and bias, checked to keep every partial sum exact."""
+    weight_t, bias_q = quantize_weight(weight.T, shift), quantize_weight(bias, LOGIT_SHIFT)
+    worst = np.abs(weight_t).sum(axis=0).max(initial=0) * input_max + np.abs(bias_q).max(initial=0)
+    if worst >= EXACT_LIMIT:
+        raise ModelError(f"{name}: weights too large for exact integer coding ({worst:.3g} >= 2**52)")
+    return {f"{name}.weight_t": weight_t, f"{name}.bias": bias_q}
+
+
+def _conditional(prefix: str, w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if f"{prefix}.inner.weight" not in w:
+        return _linear(f"{prefix}.outer", w[f"{prefix}.outer.weight"], w[f"{prefix}.outer.bias"], LOGIT_SHIFT, 1)
+    return {**_linear(f"{prefix}.inner", w[f"{prefix}.inner.weight"], w[f"{prefix}.inner.bias"], LOGIT_SHIFT, 1),
+            **_linear(f"{prefix}.outer", w[f"{prefix}.outer.weight"], w[f"{prefix}.outer.bias"],
+                      LOGIT_SHIFT - TANH_BITS, TANH_LEVELS)}
+
+
+def _autoregressive(name: str, weight: np.ndarray, triangular: bool) -> np.ndarray:
+    """Integer within-layer weights; square ones keep only the strictly lower triangle (Eq. 2)."""
+    weight_q = quantize_weight(np.tril(weight, -1) if triangular else weight, LOGIT_SHIFT)
+    if np.abs(weight_q).sum(axis=1).max(initial=0) >= EXACT_LIMIT:
+        raise ModelError(f"{name}: weights too large for exact integer coding")
+    return weight_q
+
+
+def coding_tensors(config: DarnConfig, float_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The ``coding.*`` tensors for a dict of ``float.*`` tensors (names of DARN.state_dict())."""
+    w = {k.removeprefix(FLOAT_PREFIX): v for k, v in float_weights.items() if k.startswith(FLOAT_PREFIX)}
+    out: dict[str, np.ndarray] = {"prob_table": probability_table(), "tanh_thresholds": tanh_thresholds(),
+                                  "top_bias": quantize_weight(w["top_bias"], LOGIT_SHIFT)}
+    for level in range(len(config.latent)):
+        out.update(_conditional(f"decoder.{level}", w))
+        out.update(_conditional(f"encoder.{level}", w))
+        name = f"latent_ar.{level}.weight"
+        out[name] = _autoregressive(name, w[name], True)
+    if "encoder_ar.weight" in w:
+        out["encoder_ar.weight"] = _autoregressive("encoder_ar.weight", w["encoder_ar.weight"], True)
+    if "visible_ar.weight" in w:
+        out["visible_ar.weight"] = _autoregressive("visible_ar.weight", w["visible_ar.weight"],
+                                                   config.visible == "full")
+    return {CODING_PREFIX + k: v for k, v in out.items()}
+
+
+def quantize_and_save(float_path: str | Path, output: str | Path) -> str:
+    """Read a model file, add its coding tables, write ``output``; returns the content hash."""
+    config, tensors = load_tensors(float_path)
+    floats = {k: v for k, v in tensors.items() if k.startswith(FLOAT_PREFIX)}
+    return save_model(output, config, {**floats, **coding_tensors(config, floats)})

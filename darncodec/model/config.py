@@ -1,0 +1,63 @@
+"""The architecture of a DARN, saved beside its weights so that a model file describes itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+VISIBLE_KINDS = ("factorised", "full", "local")
+
+
+@dataclass(frozen=True)
+class DarnConfig:
+    """A DARN (Gregor et al. 2014) over tiles of ``height`` x ``width`` binary pixels.
+
+    latent:   sizes of the stochastic layers H(1..L), H(1) next to the pixels (Eq. 7-8); each layer's
+              prior or conditional is autoregressive within the layer (Eq. 2).
+    hidden:   tanh units of the deterministic layer between consecutive layers, in the decoder and
+              the encoder (Eq. 9-10); 0 connects the layers linearly.
+    visible:  p(X|H): "factorised" (the paper's MNIST model), "full" (linear autoregressive over all
+              earlier pixels, the UCI models of section 5.1) or "local" (autoregressive over a causal
+              neighbourhood of ``radius`` rows above and columns either side, section 2.2).
+    shared:   for "local", one kernel for every position (a masked convolution) instead of
+              position-specific weights (locally connected).
+    encoder_autoregressive: q(H(1)|X) autoregressive within the layer instead of factorised.
+    skip:     each decoder conditional sees all stochastic layers above it (the deep DARN's skips).
+    """
+
+    height: int
+    width: int
+    latent: tuple[int, ...] = (16,)
+    hidden: int = 100
+    visible: str = "factorised"
+    radius: int = 0
+    shared: bool = False
+    encoder_autoregressive: bool = False
+    skip: bool = False
+    corpus: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latent", tuple(int(n) for n in self.latent))
+        if self.height < 1 or self.width < 1:
+            raise ValueError("tile height and width must be positive")
+        if not self.latent or min(self.latent) < 1:
+            raise ValueError("need at least one stochastic layer of at least one unit")
+        if self.visible not in VISIBLE_KINDS:
+            raise ValueError(f"visible must be one of {VISIBLE_KINDS}, not {self.visible!r}")
+        if self.visible == "local" and self.radius < 1:
+            raise ValueError("a local visible layer needs radius >= 1")
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+    @property
+    def stochastic_units(self) -> int:
+        return sum(self.latent)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DarnConfig":
+        return cls(**json.loads(text))

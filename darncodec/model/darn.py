@@ -1,0 +1,150 @@
+"""The Deep AutoRegressive Network of Gregor et al. (ICML 2014) in floating point, for training.
+
+Decoder p(X, H) = p(H(L)) prod_k p(H(k) | H(k+1..)) p(X | H(1..)), each factor a product of
+Bernoulli conditionals that is autoregressive within its layer (Eq. 2, 7-8); encoder q(H|X) one
+layer at a time (Eq. 3-6). The cost of an example is L(x) = E_q[log q(h|x) - log p(x, h)] (Eq. 14),
+the -ELBO, whose Monte Carlo estimate with h ~ q is what training minimises (section 4).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from darncodec.model.config import DarnConfig
+from darncodec.model.estimator import sample_binary
+from darncodec.model.layers import AutoregressiveLinear, Conditional, LocalAutoregressive
+
+Layers = list[torch.Tensor]
+
+
+def bernoulli_log_prob(logits: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """sum over the last axis of log Bernoulli(values | sigmoid(logits)), in nats."""
+    return -F.binary_cross_entropy_with_logits(logits, values, reduction="none").sum(-1)
+
+
+class DARN(nn.Module):
+    """A DARN over flattened tiles x of shape (batch, height*width) with values 0/1 (1 = ink)."""
+
+    def __init__(self, config: DarnConfig) -> None:
+        super().__init__()
+        self.config = config
+        latent = config.latent
+        # decoder[i] gives the logits of the layer below stochastic layer i (i = 0: the pixels)
+        outputs = (config.pixels,) + latent[:-1]
+        inputs = [sum(latent[i:]) if config.skip else latent[i] for i in range(len(latent))]
+        self.decoder = nn.ModuleList(
+            Conditional(n_in, n_out, config.hidden) for n_in, n_out in zip(inputs, outputs)
+        )
+        self.top_bias = nn.Parameter(torch.zeros(latent[-1]))
+        self.latent_ar = nn.ModuleList(AutoregressiveLinear(n) for n in latent)
+        self.visible_ar: nn.Module | None = {
+            "factorised": lambda: None,
+            "full": lambda: AutoregressiveLinear(config.pixels),
+            "local": lambda: LocalAutoregressive(config.height, config.width, config.radius, config.shared),
+        }[config.visible]()
+        below = (config.pixels,) + latent[:-1]
+        self.encoder = nn.ModuleList(
+            Conditional(n_in, n_out, config.hidden) for n_in, n_out in zip(below, latent)
+        )
+        self.encoder_ar = AutoregressiveLinear(latent[0]) if config.encoder_autoregressive else None
+
+    # ----- decoder p(x, h) ---------------------------------------------------------------------
+    def _context(self, i: int, hs: Layers) -> torch.Tensor:
+        above = torch.cat(hs[i:], dim=-1) if self.config.skip else hs[i]
+        return self.decoder[i](above)
+
+    def latent_logits(self, hs: Layers) -> Layers:
+        """Logits of p(h(k) | layers above), all units at once (teacher forcing on ``hs``)."""
+        logits = []
+        for k, h in enumerate(hs):
+            context = self._context(k + 1, hs) if k + 1 < len(hs) else self.top_bias
+            logits.append(context + self.latent_ar[k](h))
+        return logits
+
+    def visible_logits(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
+        logits = self._context(0, hs)
+        if self.visible_ar is not None:
+            logits = logits + self.visible_ar(x)
+        return logits
+
+    def log_joint(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
+        """log p(x, h) per example, in nats."""
+        total = bernoulli_log_prob(self.visible_logits(x, hs), x)
+        for logits, h in zip(self.latent_logits(hs), hs):
+            total = total + bernoulli_log_prob(logits, h)
+        return total
+
+    # ----- encoder q(h | x) --------------------------------------------------------------------
+    def encoder_logits(self, x: torch.Tensor, hs: Layers) -> Layers:
+        """Logits of q(h(k) | h(k-1)) with h(0) = x, teacher-forced on ``hs``."""
+        below = [x] + hs[:-1]
+        logits = [enc(b) for enc, b in zip(self.encoder, below)]
+        if self.encoder_ar is not None:
+            logits[0] = logits[0] + self.encoder_ar(hs[0])
+        return logits
+
+    def log_q(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
+        total = x.new_zeros(x.shape[0])
+        for logits, h in zip(self.encoder_logits(x, hs), hs):
+            total = total + bernoulli_log_prob(logits, h)
+        return total
+
+    def sample_posterior(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Layers:
+        """h ~ q(h|x), differentiable through the Appendix A estimator."""
+        hs: Layers = []
+        below = x
+        for k, enc in enumerate(self.encoder):
+            logits = enc(below)
+            if k == 0 and self.encoder_ar is not None:
+                h = self._sample_autoregressive(logits, self.encoder_ar, generator)
+            else:
+                h = sample_binary(torch.sigmoid(logits), generator)
+            hs.append(h)
+            below = h
+        return hs
+
+    def _sample_autoregressive(self, context: torch.Tensor, ar: AutoregressiveLinear,
+                               generator: torch.Generator | None) -> torch.Tensor:
+        weight = ar.masked_weight()
+        units: list[torch.Tensor] = []
+        for j in range(context.shape[-1]):
+            logit = context[:, j]
+            if units:
+                logit = logit + torch.stack(units, -1) @ weight[j, :j]
+            units.append(sample_binary(torch.sigmoid(logit), generator))
+        return torch.stack(units, -1)
+
+    # ----- the MDL cost (Eq. 14) ---------------------------------------------------------------
+    def cost(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One-sample Monte Carlo -ELBO per example, in nats: log q(h|x) - log p(x, h), h ~ q."""
+        hs = self.sample_posterior(x, generator)
+        return self.log_q(x, hs) - self.log_joint(x, hs)
+
+    # ----- ancestral sampling (section 2.3) ----------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n tiles: top layer first, one unit at a time within each autoregressive layer."""
+        latent = self.config.latent
+        hs: Layers = [torch.zeros(n, size) for size in latent]
+        for k in reversed(range(len(latent))):
+            context = self._context(k + 1, hs) if k + 1 < len(latent) else self.top_bias.expand(n, -1)
+            hs[k] = self._draw_autoregressive(context, lambda h, k=k: self.latent_ar[k](h), generator)
+        context = self._context(0, hs)
+        if self.visible_ar is None:
+            return torch.bernoulli(torch.sigmoid(context), generator=generator)
+        return self._draw_autoregressive(context, self.visible_ar, generator)
+
+    @staticmethod
+    def _draw_autoregressive(context: torch.Tensor, ar, generator) -> torch.Tensor:
+        values = torch.zeros_like(context)
+        for j in range(context.shape[-1]):
+            logit = context[:, j] + ar(values)[:, j]
+            values[:, j] = torch.bernoulli(torch.sigmoid(logit), generator=generator)
+        return values
+
+
+NATS_PER_BIT = math.log(2.0)

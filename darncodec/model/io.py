@@ -1,0 +1,94 @@
+"""Model files: safetensors weights plus the config as metadata; never unpickled.
+
+A file holds the float weights (prefix ``float.``), used for training and evaluation, and, once
+quantised, the integer coding tables (prefix ``coding.``) that the codec uses. A model is
+identified by the sha256 of its canonical content (config, then every tensor by sorted name with
+its dtype, shape and little-endian bytes), so renaming or re-serialising a file keeps its identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from darncodec.errors import ModelError
+from darncodec.model.config import DarnConfig
+from darncodec.model.darn import DARN
+
+FORMAT = "darncodec-model-1"
+FLOAT_PREFIX = "float."
+CODING_PREFIX = "coding."
+
+
+def content_hash(config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(FORMAT.encode() + b"\0" + config.to_json().encode() + b"\0")
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        digest.update(f"{name}:{little.dtype.str}:{list(little.shape)}\0".encode())
+        digest.update(little.tobytes())
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call write(tmp_path) on a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(path: str | Path, config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:
+    """Write a model file atomically; returns its content hash."""
+    meta = {"format": FORMAT, "config": config.to_json()}
+    write_atomically(Path(path), lambda tmp: save_file(dict(sorted(tensors.items())), tmp, metadata=meta))
+    return content_hash(config, tensors)
+
+
+def load_tensors(path: str | Path) -> tuple[DarnConfig, dict[str, np.ndarray]]:
+    """Read a model file; every failure becomes a ModelError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, UnicodeDecodeError) as err:
+        raise ModelError(f"{path}: not a readable darncodec model file ({err})") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a darncodec model file (format {meta.get('format')!r})")
+    try:
+        config = DarnConfig.from_json(meta["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{path}: damaged model config ({err})") from None
+    return config, tensors
+
+
+def float_tensors(model: DARN) -> dict[str, np.ndarray]:
+    return {FLOAT_PREFIX + k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+
+def build_float_model(config: DarnConfig, tensors: dict[str, np.ndarray], source: str = "model") -> DARN:
+    model = DARN(config)
+    state = {k[len(FLOAT_PREFIX):]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith(FLOAT_PREFIX)}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise ModelError(f"{source}: weights do not fit the config ({first})") from None
+    return model.eval()

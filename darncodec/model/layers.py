@@ -1,0 +1,60 @@
+"""The building blocks of a DARN in floating point (training side)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from darncodec.model.neighbourhood import neighbour_index
+
+
+class Conditional(nn.Module):
+    """Logits of one layer given the layer above: linear, or linear -> tanh -> linear (Eq. 9-10)."""
+
+    def __init__(self, n_in: int, n_out: int, hidden: int) -> None:
+        super().__init__()
+        if hidden:
+            self.inner: nn.Linear | None = nn.Linear(n_in, hidden)
+            self.outer = nn.Linear(hidden, n_out)
+        else:
+            self.inner = None
+            self.outer = nn.Linear(n_in, n_out)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.inner is not None:
+            inputs = torch.tanh(self.inner(inputs))
+        return self.outer(inputs)
+
+
+class AutoregressiveLinear(nn.Module):
+    """sum_{i<j} W_ji h_i: one product with a strictly lower-triangular matrix (Eq. 2)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n, n))
+        self.register_buffer("mask", torch.tril(torch.ones(n, n), diagonal=-1), persistent=False)
+
+    def masked_weight(self) -> torch.Tensor:
+        return self.weight * self.mask
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.masked_weight().T
+
+
+class LocalAutoregressive(nn.Module):
+    """sum_k W[p,k] x[neighbour(p,k)] over the causal neighbourhood of every pixel p (section 2.2).
+
+    ``shared`` ties W[p,k] over positions p (a masked convolution); otherwise each position has its
+    own weights (locally connected).
+    """
+
+    def __init__(self, height: int, width: int, radius: int, shared: bool) -> None:
+        super().__init__()
+        index = torch.from_numpy(neighbour_index(height, width, radius))
+        self.register_buffer("index", index, persistent=False)
+        rows = 1 if shared else height * width
+        self.weight = nn.Parameter(torch.zeros(rows, index.shape[1]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
+        return (padded[:, self.index] * self.weight).sum(-1)

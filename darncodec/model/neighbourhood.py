@@ -1,0 +1,28 @@
+"""Causal neighbourhoods of a pixel inside a tile (paper section 2.2), shared by training and coding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def causal_offsets(radius: int) -> list[tuple[int, int]]:
+    """Offsets (dy, dx) of the pixels that come before (0, 0) in raster order, within ``radius``:
+    the ``radius`` rows above (columns -radius..radius) and the ``radius`` pixels to the left."""
+    rows_above = [(dy, dx) for dy in range(-radius, 0) for dx in range(-radius, radius + 1)]
+    return rows_above + [(0, dx) for dx in range(-radius, 0)]
+
+
+def neighbour_index(height: int, width: int, radius: int) -> np.ndarray:
+    """(height*width, K) indices of each pixel's causal neighbours in the flattened tile.
+
+    Neighbours outside the tile point at index height*width, a constant-zero column that callers
+    append to the pixels, so every pixel has the same K neighbours and a border reads as white.
+    """
+    offsets = causal_offsets(radius)
+    y, x = np.divmod(np.arange(height * width), width)
+    index = np.empty((height * width, len(offsets)), dtype=np.int64)
+    for k, (dy, dx) in enumerate(offsets):
+        ny, nx = y + dy, x + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        index[:, k] = np.where(inside, ny * width + nx, height * width)
+    return index

@@ -1,0 +1,46 @@
+"""Training corpora by name: (train, valid) arrays of flattened tiles for `darncodec train`.
+
+Test splits (MNIST test, the CCITT pages) are never offered here: they are for reporting only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from darncodec.errors import InputError
+
+
+def _split_off_valid(data: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(len(data))
+    n_valid = max(1, int(round(len(data) * fraction)))
+    return data[order[n_valid:]], data[order[:n_valid]]
+
+
+def load_training_corpus(name: str, tile: tuple[int, int] | None = None,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """(train, valid, (height, width)) for a corpus name.
+
+    ``binarized_mnist``: the static set's train and valid splits (28x28).
+    ``mnist``: MNIST train thresholded at 0.5, with 10% held out for validation.
+    ``uci/NAME``: a binary UCI set's train and valid splits, as 1 x D tiles.
+    anything else: image files, folders or .npz arrays, cut into ``tile``-sized tiles, 5% held out.
+    """
+    from darncodec import corpora
+    from darncodec.corpora import mnist, tiles, uci
+
+    del corpora
+    if name == "binarized_mnist":
+        return mnist.load_binarized_mnist("train"), mnist.load_binarized_mnist("valid"), (28, 28)
+    if name == "mnist":
+        train, valid = _split_off_valid(mnist.load_mnist_idx("train"), 0.1, seed)
+        return train, valid, (28, 28)
+    if name.startswith("uci/"):
+        set_name = name[4:]
+        train, valid = uci.load_uci(set_name, "train"), uci.load_uci(set_name, "valid")
+        return train, valid, (1, train.shape[1])
+    if tile is None:
+        raise InputError(f"corpus {name!r}: give --tile HxW to cut its images into tiles")
+    data = tiles.folder_tiles(name.split(","), tile[0], tile[1], seed=seed)
+    data = data.reshape(len(data), -1)
+    train, valid = _split_off_valid(data, 0.05, seed)
+    return train, valid, tile
