@@ -1,3 +1,3 @@
 """Imports every command module so that each registers itself on the `main` group."""
 
-from darncodec.cli import bench, train  # noqa: F401
+from darncodec.cli import bench, coding, models, train  # noqa: F401

@@ -62,10 +62,13 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
+    costs = np.zeros(len(tiles))
     for start, stop in batch_schedule(len(tiles), max_batch):
-        codec.push(coder, tiles[start:stop], masks[start:stop])
+        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop])
+    image_bits = [part.sum() for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch, [
-        container.ImageEntry(name, *bits.shape, container.pixel_crc(bits)) for name, bits in zip(names, images)])
+        container.ImageEntry(name, *bits.shape, container.pixel_crc(bits), int(round(1000 * max(b, 0.0))))
+        for name, bits, b in zip(names, images, image_bits)])
     return container.pack(header, coder.get_compressed())
 
 

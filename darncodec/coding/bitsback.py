@@ -15,6 +15,7 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
+from darncodec.coding.elbo import posterior_probabilities, tile_costs, tile_probabilities
 from darncodec.coding.integer_model import IntegerDARN
 
 BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
@@ -54,26 +55,19 @@ class BitsBackCodec:
     def _pop_posterior(self, coder, x: np.ndarray) -> list[np.ndarray]:
         m, hs, below = self.model, [], x
         for k in range(len(m.config.latent)):
-            context = m.encoder_context(k, below)
-            weight = m.encoder_ar if k == 0 else None
-            below = m.decode_autoregressive(context, weight, popper(coder))
+            below = m.decode_autoregressive(m.encoder_context(k, below), m.encoder_ar if k == 0 else None,
+                                            popper(coder))
             hs.append(below)
         return hs
 
-    def _push_posterior(self, coder, x: np.ndarray, hs: list[np.ndarray]) -> None:
-        m, below = self.model, [x] + hs[:-1]
-        for k in reversed(range(len(hs))):
-            weight = m.encoder_ar if k == 0 else None
-            logits = m.autoregressive_logits(m.encoder_context(k, below[k]), weight, hs[k])
-            push(coder, hs[k], m.probabilities(logits))
-
-    def push(self, coder, x: np.ndarray, mask: np.ndarray) -> None:
-        m, tiles = self.model, len(x)
+    def push(self, coder, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Code a batch of tiles; returns each tile's net cost in bits (its one-sample -ELBO)."""
         hs = self._pop_posterior(coder, x)
-        push(coder, x, m.probabilities(m.visible_logits(m.visible_context(hs), x)), mask)
-        for k, h in enumerate(hs):
-            logits = m.autoregressive_logits(m.latent_context(k, hs, tiles), m.latent_ar[k], h)
-            push(coder, h, m.probabilities(logits))
+        probs = tile_probabilities(self.model, x, hs)
+        push(coder, x, probs.visible, mask)
+        for h, p in zip(hs, probs.prior):
+            push(coder, h, p)
+        return tile_costs(x, mask, hs, probs)
 
     def pop(self, coder, mask: np.ndarray) -> np.ndarray:
         m, tiles = self.model, len(mask)
@@ -81,5 +75,6 @@ class BitsBackCodec:
         for k in reversed(range(len(hs))):
             hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
         x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
-        self._push_posterior(coder, x, hs)
+        for h, p in reversed(list(zip(hs, posterior_probabilities(m, x, hs)))):
+            push(coder, h, p)
         return x

@@ -11,7 +11,8 @@
     44      4     largest batch of tiles
     48      4     number of images N
     then N times: u16 name length, name (UTF-8), u32 height, u32 width, u32 CRC-32 of the pixels
-            (np.packbits of the row-major 0/1 array, 1 = ink)
+            (np.packbits of the row-major 0/1 array, 1 = ink), u64 the image's coded cost in
+            millibits (sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x), for `info`)
     then    8     number of 32-bit payload words W
             4     CRC-32 of the payload
             4     CRC-32 of every header byte before this field
@@ -34,7 +35,7 @@ CODER_ID = 1
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
-_IMAGE = struct.Struct("<III")
+_IMAGE = struct.Struct("<IIIQ")
 _TRAILER = struct.Struct("<QII")
 
 
@@ -44,6 +45,7 @@ class ImageEntry:
     height: int
     width: int
     pixel_crc: int
+    millibits: int
 
 
 @dataclass
@@ -63,7 +65,7 @@ def pack(header: Header, words: np.ndarray) -> bytes:
                          bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(header.images))]
     for image in header.images:
         name = image.name.encode("utf-8")[:65535]
-        parts.append(struct.pack("<H", len(name)) + name + _IMAGE.pack(image.height, image.width, image.pixel_crc))
+        parts.append(struct.pack("<H", len(name)) + name + _IMAGE.pack(image.height, image.width, image.pixel_crc, image.millibits))
     payload = np.asarray(words, dtype="<u4").tobytes()
     head = b"".join(parts)
     head += struct.pack("<QI", len(payload) // 4, zlib.crc32(payload))
@@ -89,9 +91,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
             (length,) = struct.unpack_from("<H", data, offset)
             name = data[offset + 2: offset + 2 + length].decode("utf-8")
             offset += 2 + length
-            height, width, crc = _IMAGE.unpack_from(data, offset)
+            header.images.append(ImageEntry(name, *_IMAGE.unpack_from(data, offset)))
             offset += _IMAGE.size
-            header.images.append(ImageEntry(name, height, width, crc))
         n_words, payload_crc, header_crc = _TRAILER.unpack_from(data, offset)
     except (struct.error, UnicodeDecodeError):
         raise FormatError("truncated or damaged .darn header") from None

@@ -21,9 +21,12 @@ from darncodec.model.layers import AutoregressiveLinear, Conditional, LocalAutor
 Layers = list[torch.Tensor]
 
 
-def bernoulli_log_prob(logits: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """sum over the last axis of log Bernoulli(values | sigmoid(logits)), in nats."""
-    return -F.binary_cross_entropy_with_logits(logits, values, reduction="none").sum(-1)
+def bernoulli_log_prob(logits: torch.Tensor, values: torch.Tensor,
+                       mask: torch.Tensor | None = None) -> torch.Tensor:
+    """sum over the last axis of log Bernoulli(values | sigmoid(logits)), in nats; only where
+    ``mask`` is set (padding outside an image is known to both sides and costs nothing)."""
+    log_probs = -F.binary_cross_entropy_with_logits(logits, values, reduction="none")
+    return (log_probs if mask is None else log_probs * mask).sum(-1)
 
 
 class DARN(nn.Module):
@@ -71,9 +74,9 @@ class DARN(nn.Module):
             logits = logits + self.visible_ar(x)
         return logits
 
-    def log_joint(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
-        """log p(x, h) per example, in nats."""
-        total = bernoulli_log_prob(self.visible_logits(x, hs), x)
+    def log_joint(self, x: torch.Tensor, hs: Layers, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x, h) per example, in nats (pixels outside ``mask`` not counted)."""
+        total = bernoulli_log_prob(self.visible_logits(x, hs), x, mask)
         for logits, h in zip(self.latent_logits(hs), hs):
             total = total + bernoulli_log_prob(logits, h)
         return total
@@ -119,10 +122,11 @@ class DARN(nn.Module):
         return torch.stack(units, -1)
 
     # ----- the MDL cost (Eq. 14) ---------------------------------------------------------------
-    def cost(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def cost(self, x: torch.Tensor, generator: torch.Generator | None = None,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
         """One-sample Monte Carlo -ELBO per example, in nats: log q(h|x) - log p(x, h), h ~ q."""
         hs = self.sample_posterior(x, generator)
-        return self.log_q(x, hs) - self.log_joint(x, hs)
+        return self.log_q(x, hs) - self.log_joint(x, hs, mask)
 
     # ----- ancestral sampling (section 2.3) ----------------------------------------------------
     @torch.no_grad()

@@ -9,8 +9,6 @@ its dtype, shape and little-endian bytes), so renaming or re-serialising a file 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from darncodec.errors import ModelError
+from darncodec.fileio import write_atomically
 from darncodec.model.config import DarnConfig
 from darncodec.model.darn import DARN
 
@@ -35,19 +34,6 @@ def content_hash(config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:
         digest.update(f"{name}:{little.dtype.str}:{list(little.shape)}\0".encode())
         digest.update(little.tobytes())
     return digest.hexdigest()
-
-
-def write_atomically(path: Path, write) -> None:
-    """Call write(tmp_path) on a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(path: str | Path, config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:

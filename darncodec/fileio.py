@@ -1,0 +1,38 @@
+"""Writing outputs safely: atomically (temp file + rename) and never over an existing file unless forced."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from darncodec.errors import InputError
+
+
+def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call write(tmp_path) on a temporary file beside ``path``, then rename it into place;
+    on any failure the temporary file is removed and ``path`` is untouched."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(path: str | Path, force: bool) -> Path:
+    path = Path(path)
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists (use -f to overwrite)")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: no such directory {path.parent}")
+    return path
+
+
+def write_bytes(path: str | Path, data: bytes, force: bool) -> None:
+    path = check_writable(path, force)
+    write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
