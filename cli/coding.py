@@ -148,7 +148,7 @@ def info_command(inputs, as_json) -> None:
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
                    "images": [{"name": i.name, "height": i.height, "width": i.width,
-                               "bits": i.millibits / 1000, "bits_per_pixel": i.millibits / 1000 / (i.height * i.width)}
+                               "bits": i.bits, "bits_per_pixel": i.bits / (i.height * i.width)}
                               for i in header.images]}
         if as_json:
             click.echo(json.dumps(summary, indent=2))

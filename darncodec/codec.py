@@ -67,8 +67,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop])
     image_bits = [part.sum() for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch, [
-        container.ImageEntry(name, *bits.shape, container.pixel_crc(bits), int(round(1000 * max(b, 0.0))))
-        for name, bits, b in zip(names, images, image_bits)])
+        container.ImageEntry(name, *bits.shape, int(round(max(b, 0.0)))) for name, bits, b in zip(names, images, image_bits)],
+        container.pixel_crc(images))
     return container.pack(header, coder.get_compressed())
 
 
@@ -108,14 +108,12 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     codec = BitsBackCodec(chosen.network)
     for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
         tiles[start:stop] = codec.pop(coder, masks[start:stop])
-    results, start = [], 0
-    for entry, mask in zip(header.images, masks_per_image):
-        bits = from_tiles(tiles[start:start + len(mask)], entry.height, entry.width, tile_h, tile_w)
-        start += len(mask)
-        if container.pixel_crc(bits) != entry.pixel_crc:
-            raise FormatError(f"{entry.name}: decoded pixels fail their checksum (damaged file)")
-        results.append((entry.name, bits))
-    return results
+    bounds = np.cumsum([0] + [len(mask) for mask in masks_per_image])
+    images = [from_tiles(tiles[start:stop], entry.height, entry.width, tile_h, tile_w)
+              for entry, start, stop in zip(header.images, bounds[:-1], bounds[1:])]
+    if container.pixel_crc(images) != header.pixel_crc:
+        raise FormatError("decoded pixels fail their checksum (damaged file or wrong model)")
+    return [(entry.name, bits) for entry, bits in zip(header.images, images)]
 
 
 def payload_bytes(data: bytes) -> int:

@@ -1,4 +1,4 @@
-"""The .darn container (specified in docs/format.md). All integers little-endian.
+"""The .darn container (specified in docs/format.md). All fixed-size integers little-endian.
 
     offset  size  field
     0       4     magic b"DARN"
@@ -9,12 +9,14 @@
     8       32    sha256 content hash of the model
     40      2     tile height      42  2  tile width
     44      4     largest batch of tiles
-    48      4     number of images N
-    then N times: u16 name length, name (UTF-8), u32 height, u32 width, u32 CRC-32 of the pixels
-            (np.packbits of the row-major 0/1 array, 1 = ink), u64 the image's coded cost in
-            millibits (sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x), for `info`)
-    then    8     number of 32-bit payload words W
+    48      4     length T of the image table
+    52      T     image table, zlib-compressed: the number of images, then per image the name length,
+                  the name (UTF-8), height, width and the image's coded cost in bits (the sum over its
+                  tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x), shown by `info`), all unsigned LEB128
+    52+T    8     number W of 32-bit payload words
             4     CRC-32 of the payload
+            4     CRC-32 of the pixels of every image (np.packbits of each row-major 0/1 array, 1 = ink,
+                  chained in order)
             4     CRC-32 of every header byte before this field
     then    4W    payload: the AnsCoder's words
 """
@@ -35,8 +37,7 @@ CODER_ID = 1
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
-_IMAGE = struct.Struct("<IIIQ")
-_TRAILER = struct.Struct("<QII")
+_TRAILER = struct.Struct("<QIII")
 
 
 @dataclass
@@ -44,8 +45,7 @@ class ImageEntry:
     name: str
     height: int
     width: int
-    pixel_crc: int
-    millibits: int
+    bits: int
 
 
 @dataclass
@@ -54,21 +54,70 @@ class Header:
     tile: tuple[int, int]
     max_batch: int
     images: list[ImageEntry] = field(default_factory=list)
+    pixel_crc: int = 0
 
 
-def pixel_crc(bits: np.ndarray) -> int:
-    return zlib.crc32(np.packbits(np.asarray(bits, np.uint8), axis=None).tobytes())
+def pixel_crc(images: list[np.ndarray]) -> int:
+    crc = 0
+    for bits in images:
+        crc = zlib.crc32(np.packbits(np.asarray(bits, np.uint8), axis=None).tobytes(), crc)
+    return crc
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.offset = data, 0
+
+    def varint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.data[self.offset]
+            self.offset += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    def take(self, n: int) -> bytes:
+        if self.offset + n > len(self.data):
+            raise IndexError
+        chunk = self.data[self.offset:self.offset + n]
+        self.offset += n
+        return chunk
+
+
+def _image_table(images: list[ImageEntry]) -> bytes:
+    parts = [_varint(len(images))]
+    for image in images:
+        name = image.name.encode("utf-8")
+        parts += [_varint(len(name)), name, _varint(image.height), _varint(image.width), _varint(image.bits)]
+    return zlib.compress(b"".join(parts), 9)
+
+
+def _read_image_table(table: bytes) -> list[ImageEntry]:
+    reader = _Reader(zlib.decompress(table))
+    images = []
+    for _ in range(reader.varint()):
+        name = reader.take(reader.varint()).decode("utf-8")
+        images.append(ImageEntry(name, reader.varint(), reader.varint(), reader.varint()))
+    return images
 
 
 def pack(header: Header, words: np.ndarray) -> bytes:
-    parts = [_FIXED.pack(MAGIC, VERSION, CODER_ID, PRECISION, CONSTRICTION_VERSION,
-                         bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(header.images))]
-    for image in header.images:
-        name = image.name.encode("utf-8")[:65535]
-        parts.append(struct.pack("<H", len(name)) + name + _IMAGE.pack(image.height, image.width, image.pixel_crc, image.millibits))
+    table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
-    head = b"".join(parts)
-    head += struct.pack("<QI", len(payload) // 4, zlib.crc32(payload))
+    head = _FIXED.pack(MAGIC, VERSION, CODER_ID, PRECISION, CONSTRICTION_VERSION,
+                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + table
+    head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
@@ -78,45 +127,34 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("not a .darn file (bad magic bytes)")
     if len(data) < _FIXED.size:
         raise FormatError("truncated .darn file (header cut short)")
-    magic, version, coder, precision, cversion, model_hash, th, tw, max_batch, count = _FIXED.unpack_from(data)
+    _, version, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
     if version != VERSION:
         newer = "a newer darncodec" if version > VERSION else "an unknown format version"
         raise FormatError(f"format version {version} needs {newer} (this one reads version {VERSION})")
     if (coder, precision, cversion >> 4) != (CODER_ID, PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
-    offset = _FIXED.size
-    header = Header(model_hash.hex(), (th, tw), max_batch)
-    try:
-        for _ in range(count):
-            (length,) = struct.unpack_from("<H", data, offset)
-            name = data[offset + 2: offset + 2 + length].decode("utf-8")
-            offset += 2 + length
-            header.images.append(ImageEntry(name, *_IMAGE.unpack_from(data, offset)))
-            offset += _IMAGE.size
-        n_words, payload_crc, header_crc = _TRAILER.unpack_from(data, offset)
-    except (struct.error, UnicodeDecodeError):
-        raise FormatError("truncated or damaged .darn header") from None
-    if zlib.crc32(data[: offset + 12]) != header_crc:
+    trailer_at = _FIXED.size + table_size
+    if len(data) < trailer_at + _TRAILER.size:
+        raise FormatError("truncated .darn file (header cut short)")
+    n_words, payload_crc, pixels_crc, header_crc = _TRAILER.unpack_from(data, trailer_at)
+    if zlib.crc32(data[: trailer_at + 16]) != header_crc:
         raise FormatError("damaged .darn header (checksum mismatch)")
-    start = offset + _TRAILER.size
-    payload = data[start:]
+    try:
+        images = _read_image_table(data[_FIXED.size:trailer_at])
+    except (zlib.error, IndexError, UnicodeDecodeError):
+        raise FormatError("damaged .darn image table") from None
+    payload = data[trailer_at + _TRAILER.size:]
     if len(payload) != 4 * n_words:
         raise FormatError(f"truncated .darn file (payload has {len(payload)} of {4 * n_words} bytes)")
     if zlib.crc32(payload) != payload_crc:
         raise FormatError("damaged .darn payload (checksum mismatch)")
-    if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in header.images):
+    if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
         raise FormatError("damaged .darn header (zero size)")
+    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc)
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 
 
 def header_size(data: bytes) -> int:
     """Bytes before the payload (the container's overhead)."""
-    return len(data) - 4 * _TRAILER.unpack_from(data, _payload_offset(data))[0]
-
-
-def _payload_offset(data: bytes) -> int:
-    offset = _FIXED.size
-    for _ in range(_FIXED.unpack_from(data)[-1]):
-        (length,) = struct.unpack_from("<H", data, offset)
-        offset += 2 + length + _IMAGE.size
-    return offset
+    table_size = _FIXED.unpack_from(data)[-1]
+    return _FIXED.size + table_size + _TRAILER.size

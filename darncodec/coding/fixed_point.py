@@ -27,7 +27,7 @@ _DROP = LOGIT_SHIFT - TABLE_STEP_BITS
 
 
 def quantize_weight(weight: np.ndarray, shift: int) -> np.ndarray:
-    return np.rint(np.asarray(weight, dtype=np.float64) * (1 << shift)).astype(np.int64)
+    return np.ascontiguousarray(np.rint(np.asarray(weight, dtype=np.float64) * (1 << shift)), dtype=np.int64)
 
 
 def probability_table() -> np.ndarray:

@@ -39,7 +39,8 @@ def content_hash(config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:
 def save_model(path: str | Path, config: DarnConfig, tensors: dict[str, np.ndarray]) -> str:
     """Write a model file atomically; returns its content hash."""
     meta = {"format": FORMAT, "config": config.to_json()}
-    write_atomically(Path(path), lambda tmp: save_file(dict(sorted(tensors.items())), tmp, metadata=meta))
+    write_atomically(Path(path), lambda tmp: save_file({k: np.ascontiguousarray(v) for k, v in sorted(tensors.items())}, tmp,
+                                                       metadata=meta))
     return content_hash(config, tensors)
 
 
