@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import sys
@@ -12,7 +14,7 @@ import numpy as np
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option
-from darncodec.errors import InputError
+from darncodec.errors import FormatError, InputError
 from darncodec.fileio import check_writable, write_atomically, write_bytes
 
 SUFFIX = ".darn"
@@ -32,6 +34,13 @@ def _archive_name(name: str) -> str:
     return Path(path).name + sep + member
 
 
+def _to_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 @main.command("compress")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write one archive of all inputs here.")
@@ -43,18 +52,35 @@ def _archive_name(name: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print per input: pixels, bytes, bits per pixel, -ELBO bits.")
 @device_option
 def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, device) -> None:
-    """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin)."""
+    """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
+
+    Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
+    (one archive on standard output) is given; inputs are kept.
+    """
     from darncodec.codec import coding_model, compress
 
-    chosen = coding_model(model, device)
+    if output and to_stdout:
+        raise InputError("-o and -c cannot be combined")
     if output or to_stdout or inputs == ("-",):
-        if output:
-            check_writable(output, force)
-        jobs = [(output, [image for path in inputs for image in _read_input(path, threshold)])]
-    else:
-        jobs = [(str(Path(path).with_suffix(SUFFIX)), _read_input(path, threshold)) for path in inputs]
-        for target, _ in jobs:
+        targets = [output or None]
+        groups = [list(inputs)]
+    else:  # one archive beside each input; '-' (stdin) goes to stdout
+        targets = [None if path == "-" else str(Path(path).with_suffix(SUFFIX)) for path in inputs]
+        groups = [[path] for path in inputs]
+        named = [t for t in targets if t is not None]
+        if len(set(named)) != len(named):
+            clash = next(t for t in named if named.count(t) > 1)
+            raise InputError(f"{clash}: two inputs would be compressed to it; use -o")
+    if targets.count(None) > 1:
+        raise InputError("'-' can be given only once")
+    if None in targets and _to_terminal() and not force:
+        raise InputError("compressed data not written to a terminal (use -o FILE, redirect, or -f)")
+    for target in targets:
+        if target is not None:
             check_writable(target, force)
+    chosen = coding_model(model, device)
+    jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
+            for target, group in zip(targets, groups)]
     reports = []
     for target, images in jobs:
         data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device)
@@ -65,8 +91,8 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
             sys.stdout.buffer.flush()
         if as_json:
             reports.append(_report(target or "-", images, data, chosen))
-    if as_json:
-        click.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2), err=to_stdout)
+    if as_json:  # on stderr when the archive itself goes to stdout
+        click.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2), err=None in targets)
 
 
 def _report(target: str, images, data: bytes, chosen) -> dict:
@@ -88,12 +114,29 @@ def _report(target: str, images, data: bytes, chosen) -> dict:
 
 
 def _safe_stem(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem if ":" not in name else name).strip("._") or "image"
+    """A file-name stem for a stored image name: 'scan.tif#1' -> 'scan-1', 'a.npz:test/3' -> 'a.npz_test_3'."""
+    if ":" in name:
+        stem = name
+    else:
+        base, page_mark, page = name.partition("#")
+        stem = Path(base).stem + (f"-{page}" if page_mark else "")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "image"
+
+
+def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
+    from darncodec.imageio import WRITE_FORMATS
+
+    suffix = fmt or (Path(output).suffix.lstrip(".").lower() if output and not folder else "") or "png"
+    if suffix not in WRITE_FORMATS:
+        known = ", ".join(f".{ext}" for ext in WRITE_FORMATS)
+        raise InputError(f"{output}: unknown output format {suffix!r}; use one of {known} or --format")
+    return "." + suffix
 
 
 @main.command("decompress")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(), help="Output image (one image) or folder (an archive).")
+@click.option("-o", "--output", type=click.Path(),
+              help="Output image (one image) or folder (an archive of several images, or an existing folder).")
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write the image to standard output.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--format", "fmt", type=click.Choice(["png", "pbm", "tif"]), default=None,
@@ -101,35 +144,82 @@ def _safe_stem(name: str) -> str:
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
 @device_option
 def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> None:
-    """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png)."""
+    """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
+
+    An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
+    """
     from darncodec.codec import decompress
     from darncodec.imageio import write_bilevel
 
     if output and len(inputs) > 1:
         raise InputError("-o takes one input archive")
+    if output and to_stdout:
+        raise InputError("-o and -c cannot be combined")
     for path in inputs:
-        data = sys.stdin.buffer.read() if path == "-" else _read_archive(path)
-        images = decompress(data, model, device)
+        images = _named(path, lambda: decompress(_read_archive(path), model, device))
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
-            write_bilevel(sys.stdout.buffer, images[0][1], fmt or "png")
+            image = io.BytesIO()  # Pillow's TIFF writer seeks, which a pipe cannot
+            write_bilevel(image, images[0][1], fmt or "png")
+            sys.stdout.buffer.write(image.getvalue())
+            sys.stdout.buffer.flush()
             continue
-        suffix = "." + (fmt or (Path(output).suffix.lstrip(".") if output and len(images) == 1 else "") or "png")
-        if len(images) == 1:
+        into_folder = len(images) != 1 or bool(output and Path(output).is_dir())
+        suffix = _output_suffix(fmt, output, into_folder)
+        if not into_folder:
             targets = [Path(output) if output else Path(path).with_suffix(suffix)]
+            folder = None
         else:
             folder = Path(output) if output else Path(path).with_suffix("")
-            folder.mkdir(exist_ok=True)
-            targets = [folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, (name, _) in enumerate(images)]
-        for target in targets:
-            check_writable(target, force)
-        for target, (_, bits) in zip(targets, images):
-            write_atomically(target, lambda tmp, b=bits, t=target: write_bilevel(tmp, b, fmt or t.suffix))
+            if folder.exists() and not folder.is_dir():
+                raise InputError(f"{folder}: exists and is not a folder")
+            if len(images) == 1:
+                stem = Path(path).stem if path != "-" else _safe_stem(images[0][0])
+                targets = [folder / f"{stem}{suffix}"]
+            else:
+                targets = [folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, (name, _) in enumerate(images)]
+        if folder is None or folder.is_dir():  # a folder still to be made holds nothing to overwrite
+            for target in targets:
+                check_writable(target, force)
+        _write_images(targets, [bits for _, bits in images], suffix, folder)
+
+
+def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:
+    """Write every image atomically; on failure remove what this call wrote (and the folder it made)."""
+    from darncodec.imageio import write_bilevel
+
+    made_folder = folder is not None and not folder.exists()
+    if made_folder:
+        folder.mkdir(parents=False)
+    written: list[Path] = []
+    try:
+        for target, bits in zip(targets, images):
+            write_atomically(target, lambda tmp, b=bits: write_bilevel(tmp, b, suffix))
+            written.append(target)
+    except BaseException:
+        if made_folder:  # only files this call wrote can be in a folder it made
+            for target in written:
+                target.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _named(path: str, action):
+    """Run ``action``, prefixing the archive's name to a FormatError's message."""
+    try:
+        return action()
+    except FormatError as err:
+        raise FormatError(f"{'<stdin>' if path == '-' else path}: {err}") from None
 
 
 def _read_archive(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
     file = Path(path)
+    if file.is_dir():
+        raise InputError(f"{path}: is a folder, not a .darn file")
     if not file.is_file():
         raise InputError(f"{path}: no such file")
     return file.read_bytes()
@@ -137,24 +227,30 @@ def _read_archive(path: str) -> bytes:
 
 @main.command("info")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list when several archives are given).")
 def info_command(inputs, as_json) -> None:
     """Print the header of .darn archives and each image's bits per pixel."""
     from darncodec.codec import payload_bytes, read_header
 
+    summaries = []
     for path in inputs:
         data = _read_archive(path)
-        header = read_header(data)
+        header = _named(path, lambda: read_header(data))
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
                    "images": [{"name": i.name, "height": i.height, "width": i.width,
                                "bits": i.bits, "bits_per_pixel": i.bits / (i.height * i.width)}
                               for i in header.images]}
+        summaries.append(summary)
         if as_json:
-            click.echo(json.dumps(summary, indent=2))
             continue
+        pixels = sum(i.height * i.width for i in header.images)
+        overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
-                   f"tile {header.tile[0]}x{header.tile[1]}, {len(header.images)} image(s)")
+                   f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
+                   f"{len(header.images)} image(s){overall}")
         for image in summary["images"]:
             click.echo(f"  {image['name']}: {image['width']}x{image['height']}, "
                        f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
+    if as_json:
+        click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))

@@ -19,8 +19,8 @@ class DarnGroup(click.Group):
             click.echo(f"darncodec: error: {err}", err=True)
             sys.exit(1)
         except OSError as err:
-            where = f" {err.filename}" if getattr(err, "filename", None) else ""
-            click.echo(f"darncodec: error:{where}: {err.strerror or err}", err=True)
+            where = f" {err.filename}:" if getattr(err, "filename", None) else ""
+            click.echo(f"darncodec: error:{where} {err.strerror or err}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("darncodec: interrupted", err=True)

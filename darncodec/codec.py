@@ -55,6 +55,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
+    if len(names) != len(images):
+        raise InputError(f"{len(names)} names for {len(images)} images")
     images = [_check_image(bits, name) for bits, name in zip(images, names)]
     tile_h, tile_w = coder_model.tile
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
@@ -104,10 +106,15 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
     tiles = np.zeros(masks.shape, np.int64)
-    coder = constriction.stream.stack.AnsCoder(words)
     codec = BitsBackCodec(chosen.network)
-    for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
-        tiles[start:stop] = codec.pop(coder, masks[start:stop])
+    try:
+        coder = constriction.stream.stack.AnsCoder(words)
+        for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
+            tiles[start:stop] = codec.pop(coder, masks[start:stop])
+    except (ValueError, RuntimeError) as err:  # constriction refuses the payload
+        raise FormatError(f"damaged .darn payload ({err})") from None
+    if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
+        raise FormatError("damaged .darn payload (data left over after decoding)")
     bounds = np.cumsum([0] + [len(mask) for mask in masks_per_image])
     images = [from_tiles(tiles[start:stop], entry.height, entry.width, tile_h, tile_w)
               for entry, start, stop in zip(header.images, bounds[:-1], bounds[1:])]

@@ -55,15 +55,18 @@ def negative_elbo(model: DARN, x: torch.Tensor, mask: torch.Tensor | None = None
 @torch.no_grad()
 def importance_sampled_nll(model: DARN, x: torch.Tensor, mask: torch.Tensor | None = None,
                            samples: int = 100, repeats: int = 10, generator: torch.Generator | None = None,
-                           batch: int = 500) -> Estimate:
-    """-log (1/S sum_s p(x, h_s) / q(h_s|x)), h_s ~ q(H|x) (Eq. 16), repeated ``repeats`` times."""
+                           rows: int = 20000) -> Estimate:
+    """-log (1/S sum_s p(x, h_s) / q(h_s|x)), h_s ~ q(H|x) (Eq. 16), repeated ``repeats`` times.
+
+    Samples are drawn in blocks of about ``rows`` (example, sample) pairs, one model call each."""
     runs = np.zeros((repeats, len(x)))
+    per_call = max(1, rows // samples)
     for r in range(repeats):
-        start = 0
-        for xb, mb in _batches(x, mask, batch):
-            log_w = torch.stack([_log_weight(model, xb, mb, generator) for _ in range(samples)])
+        for start in range(0, len(x), per_call):
+            xb = x[start:start + per_call]
+            mb = None if mask is None else mask[start:start + per_call].repeat(samples, 1)
+            log_w = _log_weight(model, xb.repeat(samples, 1), mb, generator).view(samples, len(xb))
             runs[r, start:start + len(xb)] = -(torch.logsumexp(log_w, 0) - math.log(samples)).double().numpy()
-            start += len(xb)
     return Estimate(runs)
 
 

@@ -12,20 +12,30 @@ from darncodec.errors import InputError
 
 def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     """Call write(tmp_path) on a temporary file beside ``path``, then rename it into place;
-    on any failure the temporary file is removed and ``path`` is untouched."""
+    on any failure the temporary file is removed and ``path`` is untouched. The file gets the
+    permissions of a newly created one (0o666 less the umask), not mkstemp's private 0o600."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def check_writable(path: str | Path, force: bool) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder")
     if path.exists() and not force:
         raise InputError(f"{path}: already exists (use -f to overwrite)")
     if not path.parent.is_dir():

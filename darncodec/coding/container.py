@@ -98,7 +98,7 @@ class _Reader:
 def _image_table(images: list[ImageEntry]) -> bytes:
     parts = [_varint(len(images))]
     for image in images:
-        name = image.name.encode("utf-8")
+        name = image.name.encode("utf-8", "replace")  # a file name Python could not decode keeps a '?'
         parts += [_varint(len(name)), name, _varint(image.height), _varint(image.width), _varint(image.bits)]
     return zlib.compress(b"".join(parts), 9)
 
@@ -109,6 +109,8 @@ def _read_image_table(table: bytes) -> list[ImageEntry]:
     for _ in range(reader.varint()):
         name = reader.take(reader.varint()).decode("utf-8")
         images.append(ImageEntry(name, reader.varint(), reader.varint(), reader.varint()))
+    if reader.offset != len(reader.data):
+        raise IndexError("bytes left over in the image table")
     return images
 
 
@@ -125,12 +127,13 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     """Parse and check a container; every problem is a FormatError with one line of reason."""
     if len(data) < 4 or data[:4] != MAGIC:
         raise FormatError("not a .darn file (bad magic bytes)")
-    if len(data) < _FIXED.size:
-        raise FormatError("truncated .darn file (header cut short)")
-    _, version, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
-    if version != VERSION:
+    if len(data) > 4 and data[4] != VERSION:  # judged first: a newer format may change everything after it
+        version = data[4]
         newer = "a newer darncodec" if version > VERSION else "an unknown format version"
         raise FormatError(f"format version {version} needs {newer} (this one reads version {VERSION})")
+    if len(data) < _FIXED.size:
+        raise FormatError("truncated .darn file (header cut short)")
+    _, _, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
     if (coder, precision, cversion >> 4) != (CODER_ID, PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
     trailer_at = _FIXED.size + table_size
@@ -144,8 +147,10 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     except (zlib.error, IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
-    if len(payload) != 4 * n_words:
+    if len(payload) < 4 * n_words:
         raise FormatError(f"truncated .darn file (payload has {len(payload)} of {4 * n_words} bytes)")
+    if len(payload) > 4 * n_words:
+        raise FormatError(f"damaged .darn file ({len(payload) - 4 * n_words} bytes after the payload)")
     if zlib.crc32(payload) != payload_crc:
         raise FormatError("damaged .darn payload (checksum mismatch)")
     if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
@@ -156,5 +161,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
 
 def header_size(data: bytes) -> int:
     """Bytes before the payload (the container's overhead)."""
+    if len(data) < _FIXED.size or data[:4] != MAGIC:
+        raise FormatError("not a .darn file (bad magic bytes or header cut short)")
     table_size = _FIXED.unpack_from(data)[-1]
     return _FIXED.size + table_size + _TRAILER.size

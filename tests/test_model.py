@@ -1,0 +1,174 @@
+"""The DARN model, its estimator and its evaluation (paper sections 2, 4 and 5)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from darncodec.errors import ModelError
+from darncodec.evaluation import exact_nll, importance_sampled_nll, negative_elbo
+from darncodec.model.config import DarnConfig
+from darncodec.model.darn import DARN
+from darncodec.model.io import build_float_model, content_hash, float_tensors, load_tensors, save_model
+from darncodec.training.trainer import TrainSettings, train
+
+
+def random_model(config: DarnConfig, scale: float = 0.5, seed: int = 0) -> DARN:
+    torch.manual_seed(seed)
+    model = DARN(config)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, scale)
+    return model.eval()
+
+
+CONFIGS = [
+    DarnConfig(4, 5, latent=(6,), hidden=0, visible="full"),
+    DarnConfig(5, 5, latent=(7, 3), hidden=4, visible="local", radius=2, skip=True),
+    DarnConfig(5, 4, latent=(5,), hidden=3, visible="local", radius=1, shared=True, encoder_autoregressive=True),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.visible)
+def test_autoregressive_layers_are_strictly_causal(config: DarnConfig) -> None:
+    """Changing unit j never changes the probabilities of units 0..j of the same layer."""
+    model = random_model(config)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.bernoulli(torch.full((1, config.pixels), 0.5), generator=gen)
+    hs = [torch.bernoulli(torch.full((1, n), 0.5), generator=gen) for n in config.latent]
+    for j in range(config.pixels):
+        flipped = x.clone()
+        flipped[0, j] = 1 - flipped[0, j]
+        before, after = model.visible_logits(x, hs), model.visible_logits(flipped, hs)
+        assert torch.equal(before[0, : j + 1], after[0, : j + 1])
+    for k, n in enumerate(config.latent):
+        for j in range(n):
+            flipped = [h.clone() for h in hs]
+            flipped[k][0, j] = 1 - flipped[k][0, j]
+            before, after = model.latent_logits(hs)[k], model.latent_logits(flipped)[k]
+            assert torch.equal(before[0, : j + 1], after[0, : j + 1])
+            if k == 0:
+                enc_before, enc_after = model.encoder_logits(x, hs)[0], model.encoder_logits(x, flipped)[0]
+                assert torch.equal(enc_before[0, : j + 1], enc_after[0, : j + 1])
+
+
+def _all_states(n: int) -> torch.Tensor:
+    return ((torch.arange(2 ** n)[:, None] >> torch.arange(n)) & 1).float()
+
+
+def test_estimator_mean_gradient_matches_exact_gradient() -> None:
+    """Appendix A: the mean estimated gradient of the -ELBO w.r.t. the encoder agrees with the exact
+    gradient of the expected cost (summing over every h) within Monte Carlo error.
+
+    The estimator is unbiased when the cost is at most quadratic in each h_i; with small decoder
+    weights the cost is close to that, so any remaining bias is far below the Monte Carlo error."""
+    config = DarnConfig(2, 2, latent=(3,), hidden=0, visible="factorised")
+    model = random_model(config, scale=0.3, seed=3)
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.normal_(0, 1.0, generator=torch.Generator().manual_seed(4))
+    x = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
+    params = list(model.encoder.parameters())
+
+    states = _all_states(3)
+    logits = model.encoder_logits(x.expand(8, -1), [states])[0]
+    log_q = -torch.nn.functional.binary_cross_entropy_with_logits(logits, states, reduction="none").sum(1)
+    expected = (log_q.exp() * (log_q - model.log_joint(x.expand(8, -1), [states]))).sum()
+    exact = torch.cat([g.flatten() for g in torch.autograd.grad(expected, params)])
+
+    n, chunk = 40000, 200
+    gen = torch.Generator().manual_seed(5)
+    sums = torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(model.cost(x.expand(chunk, -1), gen).sum(), params)])
+                        for _ in range(n // chunk)])             # (n / chunk, params)
+    mean = sums.sum(0) / n
+    stderr = sums.std(0) / (chunk * math.sqrt(len(sums)))
+    live = stderr > 0                                            # weights of x_i = 0 get no gradient at all
+    assert torch.equal(exact[~live], mean[~live])
+    z = (mean[live] - exact[live]).abs() / stderr[live]
+    assert z.max() < 4.5, f"estimator disagrees with the exact gradient: z = {z.max():.2f}"
+
+
+def test_enumeration_and_importance_sampling_agree() -> None:
+    config = DarnConfig(3, 3, latent=(4, 2), hidden=3, visible="local", radius=1)
+    model = random_model(config, scale=0.7)
+    x = torch.bernoulli(torch.full((6, 9), 0.4), generator=torch.Generator().manual_seed(2))
+    exact = exact_nll(model, x)
+    estimate = importance_sampled_nll(model, x, samples=20000, repeats=4, generator=torch.Generator().manual_seed(3))
+    np.testing.assert_allclose(estimate.per_example, exact.per_example, atol=0.02)
+    elbo = negative_elbo(model, x, samples=200, generator=torch.Generator().manual_seed(4))
+    assert (elbo >= exact.per_example - 0.05).all()     # the -ELBO bounds -log p(x) from above
+
+
+def test_exact_enumeration_refuses_too_many_units() -> None:
+    model = random_model(DarnConfig(2, 2, latent=(17,), hidden=0))
+    with pytest.raises(ValueError, match="16"):
+        exact_nll(model, torch.zeros(1, 4))
+
+
+def test_short_training_lowers_the_cost(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((3, 16)) < 0.5
+    data = prototypes[rng.integers(0, 3, 600)] ^ (rng.random((600, 16)) < 0.05)
+    model = DARN(DarnConfig(4, 4, latent=(4,), hidden=8, visible="local", radius=1))
+    x = torch.tensor(data[500:], dtype=torch.float32)
+    before = negative_elbo(model, x, samples=20).mean()
+    settings = TrainSettings(epochs=15, optimizer="adam", lr=3e-2, patience=100, progress=False)
+    result = train(model, data[:500].astype(np.uint8), data[500:].astype(np.uint8), settings, tmp_path)
+    after = negative_elbo(model, x, samples=20).mean()
+    assert after < before - 2.0
+    assert (tmp_path / "best.safetensors").exists() and result.epochs_run == 15
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
+    data = (np.random.default_rng(1).random((200, 4)) < 0.3).astype(np.uint8)
+    config = DarnConfig(1, 4, latent=(2,), hidden=0)
+    first = train(DARN(config), data, data[:50], TrainSettings(epochs=2, progress=False), tmp_path)
+    resumed = train(DARN(config), data, data[:50], TrainSettings(epochs=3, progress=False), tmp_path)
+    assert (first.epochs_run, resumed.epochs_run) == (2, 3)
+
+
+def test_saved_and_reloaded_model_gives_the_same_probabilities(tmp_path) -> None:
+    config = CONFIGS[1]
+    model = random_model(config)
+    path = tmp_path / "m.safetensors"
+    digest = save_model(path, config, float_tensors(model))
+    loaded_config, tensors = load_tensors(path)
+    assert loaded_config == config and content_hash(loaded_config, tensors) == digest
+    reloaded = build_float_model(loaded_config, tensors)
+    x = torch.bernoulli(torch.full((3, config.pixels), 0.5))
+    hs = [torch.bernoulli(torch.full((3, n), 0.5)) for n in config.latent]
+    assert torch.equal(model.visible_logits(x, hs), reloaded.visible_logits(x, hs))
+    assert torch.equal(model.log_q(x, hs), reloaded.log_q(x, hs))
+
+
+def test_corrupt_or_foreign_model_files_give_clear_errors(tmp_path) -> None:
+    path = tmp_path / "m.safetensors"
+    save_model(path, CONFIGS[0], float_tensors(random_model(CONFIGS[0])))
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(path.read_bytes()[:-100])
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json")
+    for bad in (damaged, garbage, tmp_path / "missing.safetensors"):
+        with pytest.raises(ModelError, match=bad.name):
+            load_tensors(bad)
+    config, tensors = load_tensors(path)
+    with pytest.raises(ModelError, match="do not fit"):
+        build_float_model(CONFIGS[1], tensors)
+
+
+def test_config_rejects_impossible_architectures() -> None:
+    with pytest.raises(ValueError):
+        DarnConfig(0, 4)
+    with pytest.raises(ValueError):
+        DarnConfig(4, 4, visible="local", radius=0)
+    with pytest.raises(ValueError):
+        DarnConfig(4, 4, visible="nonsense")
+
+
+def test_ancestral_samples_have_the_tile_shape() -> None:
+    model = random_model(CONFIGS[1])
+    samples = model.sample(5, torch.Generator().manual_seed(0))
+    assert samples.shape == (5, CONFIGS[1].pixels) and set(samples.unique().tolist()) <= {0.0, 1.0}
