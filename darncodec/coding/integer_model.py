@@ -3,8 +3,8 @@
 Two ways through each autoregressive layer give the same integers: ``*_logits`` computes a whole
 layer at once from known values (what the encoder does, one product with the strictly
 lower-triangular matrix of Eq. 2), ``decode_*`` walks the units one at a time for a batch of tiles
-and asks ``draw(unit, probabilities)`` for each unit's values (what the decoder does). Built only
-from the ``coding.*`` tensors of a model file, never from float weights.
+and asks ``draw(unit, probabilities)`` for each unit's values (what the decoder does). Built from a
+model file's float32 weights by exact rounding (darncodec.coding.quantize) and its stored tables.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from darncodec.coding.fixed_point import ExactMatmul, table_index, tanh_level
+from darncodec.coding.quantize import integer_weights
 from darncodec.model.config import DarnConfig
 from darncodec.model.neighbourhood import neighbour_index
 
@@ -42,9 +43,9 @@ class IntegerDARN:
 
     def __init__(self, config: DarnConfig, tensors: dict[str, np.ndarray], device: str = "cpu") -> None:
         self.config = config
-        t = {k.removeprefix("coding."): v.astype(np.int64) for k, v in tensors.items() if k.startswith("coding.")}
-        self.table = t["prob_table"]
-        self.thresholds = t["tanh_thresholds"]
+        t = integer_weights(config, tensors)
+        self.table = tensors["coding.prob_table"].astype(np.int64)
+        self.thresholds = tensors["coding.tanh_thresholds"].astype(np.int64)
         self.matmul = ExactMatmul(device)
         levels = len(config.latent)
 

@@ -1,9 +1,12 @@
-"""Float DARN -> the integer coding tables stored beside it in the model file (DESIGN.md section 4).
+"""Float DARN -> the integers the coder computes with (docs/coding.md, "bit-identical probabilities").
 
 Weights that multiply binary values (pixels, stochastic units) become integers at scale 2**18;
 weights after a tanh layer, whose outputs are levels at scale 2**6, become integers at scale 2**12,
-so every logit is an integer at scale 2**18. Quantising is done once, on one machine; the codec
-only ever reads the stored integers.
+so every logit is an integer at scale 2**18. Turning a stored float32 weight into its integer is
+exact IEEE arithmetic (float32 -> float64, times a power of two, round half to even), so every
+machine gets the same integers from the same file. The two things that need transcendental
+functions, the probability table and the tanh thresholds, are computed once, here, and stored in
+the model file (``coding.*``), so the codec never calls exp or atanh.
 """
 
 from __future__ import annotations
@@ -44,11 +47,10 @@ def _autoregressive(name: str, weight: np.ndarray, triangular: bool) -> np.ndarr
     return weight_q
 
 
-def coding_tensors(config: DarnConfig, float_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The ``coding.*`` tensors for a dict of ``float.*`` tensors (names of DARN.state_dict())."""
+def integer_weights(config: DarnConfig, float_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Integer weights and biases from a dict of ``float.*`` tensors (names of DARN.state_dict())."""
     w = {k.removeprefix(FLOAT_PREFIX): v for k, v in float_weights.items() if k.startswith(FLOAT_PREFIX)}
-    out: dict[str, np.ndarray] = {"prob_table": probability_table(), "tanh_thresholds": tanh_thresholds(),
-                                  "top_bias": quantize_weight(w["top_bias"], LOGIT_SHIFT)}
+    out: dict[str, np.ndarray] = {"top_bias": quantize_weight(w["top_bias"], LOGIT_SHIFT)}
     for level in range(len(config.latent)):
         out.update(_conditional(f"decoder.{level}", w))
         out.update(_conditional(f"encoder.{level}", w))
@@ -59,11 +61,18 @@ def coding_tensors(config: DarnConfig, float_weights: dict[str, np.ndarray]) -> 
     if "visible_ar.weight" in w:
         out["visible_ar.weight"] = _autoregressive("visible_ar.weight", w["visible_ar.weight"],
                                                    config.visible == "full")
-    return {CODING_PREFIX + k: v for k, v in out.items()}
+    return out
+
+
+def coding_tables() -> dict[str, np.ndarray]:
+    """The stored tables: P(1) per logit step and the tanh level thresholds."""
+    return {CODING_PREFIX + "prob_table": probability_table(), CODING_PREFIX + "tanh_thresholds": tanh_thresholds()}
 
 
 def quantize_and_save(float_path: str | Path, output: str | Path) -> str:
-    """Read a model file, add its coding tables, write ``output``; returns the content hash."""
+    """Read a model file, check that it codes exactly, add the coding tables, write ``output``;
+    returns the content hash."""
     config, tensors = load_tensors(float_path)
     floats = {k: v for k, v in tensors.items() if k.startswith(FLOAT_PREFIX)}
-    return save_model(output, config, {**floats, **coding_tensors(config, floats)})
+    integer_weights(config, floats)
+    return save_model(output, config, {**floats, **coding_tables()})
