@@ -66,7 +66,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
     for start, stop in batch_schedule(len(tiles), max_batch):
-        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop])
+        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back=start > 0)
     image_bits = [part.sum() for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch, [
         container.ImageEntry(name, *bits.shape, int(round(max(b, 0.0)))) for name, bits, b in zip(names, images, image_bits)],
@@ -110,7 +110,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     try:
         coder = constriction.stream.stack.AnsCoder(words)
         for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
-            tiles[start:stop] = codec.pop(coder, masks[start:stop])
+            tiles[start:stop] = codec.pop(coder, masks[start:stop], bits_back=start > 0)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from

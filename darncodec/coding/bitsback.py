@@ -47,34 +47,45 @@ def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = 
 
 
 class BitsBackCodec:
-    """push(coder, x, mask) / pop(coder, mask) -> x for batches of flattened tiles (int64 0/1)."""
+    """push(coder, x, mask) / pop(coder, mask) -> x for batches of flattened tiles (0/1 values).
+
+    ``bits_back=False`` codes a batch without popping h: h is the mode of q(h|x) and costs its
+    full -log p(h). The codec does this for the very first tile of a file, where the coder is still
+    empty and a pop would only return zeros (h = 0, a poor and costly choice) without giving bits back.
+    """
 
     def __init__(self, model: IntegerDARN) -> None:
         self.model = model
 
-    def _pop_posterior(self, coder, x: np.ndarray) -> list[np.ndarray]:
+    def _posterior(self, x: np.ndarray, draw_for) -> list[np.ndarray]:
         m, hs, below = self.model, [], x
         for k in range(len(m.config.latent)):
-            below = m.decode_autoregressive(m.encoder_context(k, below), m.encoder_ar if k == 0 else None,
-                                            popper(coder))
+            below = m.decode_autoregressive(m.encoder_context(k, below), m.encoder_ar if k == 0 else None, draw_for())
             hs.append(below)
         return hs
 
-    def push(self, coder, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Code a batch of tiles; returns each tile's net cost in bits (its one-sample -ELBO)."""
-        hs = self._pop_posterior(coder, x)
+    def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True) -> np.ndarray:
+        """Code a batch of tiles; returns each tile's net cost in bits (with bits back: its one-sample
+        -ELBO; without: -log p(x|h) - log p(h))."""
+        hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         probs = tile_probabilities(self.model, x, hs)
         push(coder, x, probs.visible, mask)
         for h, p in zip(hs, probs.prior):
             push(coder, h, p)
-        return tile_costs(x, mask, hs, probs)
+        return tile_costs(x, mask, hs, probs, bits_back)
 
-    def pop(self, coder, mask: np.ndarray) -> np.ndarray:
+    def pop(self, coder, mask: np.ndarray, bits_back: bool = True) -> np.ndarray:
         m, tiles = self.model, len(mask)
         hs: list[np.ndarray | None] = [None] * len(m.config.latent)
         for k in reversed(range(len(hs))):
             hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
         x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
-        for h, p in reversed(list(zip(hs, posterior_probabilities(m, x, hs)))):
-            push(coder, h, p)
+        if bits_back:
+            for h, p in reversed(list(zip(hs, posterior_probabilities(m, x, hs)))):
+                push(coder, h, p)
         return x
+
+
+def most_likely(unit: int, probs: np.ndarray) -> np.ndarray:
+    """A ``draw`` that takes each unit's more probable value (the mode, unit by unit)."""
+    return (probs >= 0.5).astype(np.int64)

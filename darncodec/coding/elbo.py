@@ -43,11 +43,12 @@ def information_bits(values: np.ndarray, probs: np.ndarray, mask: np.ndarray | N
     return (cost if mask is None else cost * mask).sum(1)
 
 
-def tile_costs(x: np.ndarray, mask: np.ndarray, hs: list[np.ndarray], probs: TileProbabilities) -> np.ndarray:
-    """Net bits of each tile when h was popped: -log p(x|h) - log p(h) + log q(h|x)."""
+def tile_costs(x: np.ndarray, mask: np.ndarray, hs: list[np.ndarray], probs: TileProbabilities,
+               bits_back: bool = True) -> np.ndarray:
+    """Net bits of each tile: -log p(x|h) - log p(h), plus log q(h|x) when h was popped (bits back)."""
     cost = information_bits(x, probs.visible, mask)
     for h, p_prior, p_post in zip(hs, probs.prior, probs.posterior):
-        cost += information_bits(h, p_prior) - information_bits(h, p_post)
+        cost += information_bits(h, p_prior) - (information_bits(h, p_post) if bits_back else 0.0)
     return cost
 
 

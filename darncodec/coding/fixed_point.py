@@ -6,7 +6,8 @@ TANH_LEVELS] found by comparing its integer pre-activation with stored integer t
 becomes a probability through a stored table of integers k / 2**PROB_BITS. Products are summed in
 float64 (exact below 2**53, checked when a model is quantised) or int64, so every order of
 summation, thread count, batch size and device gives the same integers, hence the same floats for
-the ANS coder.
+the ANS coder. On the coding path these integers are held in float64 arrays (so that products run
+on BLAS or a GPU); every value and partial sum is an integer below 2**52, where float64 is exact.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def tanh_thresholds() -> np.ndarray:
 
 
 def tanh_level(preactivation: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    return np.searchsorted(thresholds, preactivation, side="right").astype(np.int64) - TANH_LEVELS
+    """The tanh output level of integer pre-activations: how many thresholds they reach, less 64."""
+    return np.searchsorted(thresholds, preactivation, side="right") - float(TANH_LEVELS)
 
 
 def table_index(logits: np.ndarray) -> np.ndarray:
-    """Round logits (scale 2**18) to the table's grid with integer arithmetic; clamp; offset."""
-    rounded = (logits + (1 << (_DROP - 1))) >> _DROP
-    return np.clip(rounded, -TABLE_HALF, TABLE_HALF) + TABLE_HALF
+    """Round integer logits (scale 2**18) to the table's grid (scale 2**7), clamp, offset.
+
+    floor((l + 2**10) * 2**-11) is exact in float64 for integers l below 2**52."""
+    rounded = np.floor((logits + float(1 << (_DROP - 1))) * (1.0 / (1 << _DROP)))
+    return (np.minimum(np.maximum(rounded, -TABLE_HALF), TABLE_HALF) + TABLE_HALF).astype(np.intp)
 
 
 class ExactMatmul:
@@ -63,11 +67,8 @@ class ExactMatmul:
             torch.backends.cuda.matmul.allow_tf32 = False
 
     def __call__(self, inputs: np.ndarray, weight_t: np.ndarray) -> np.ndarray:
-        """inputs (B, n) int64 @ weight_t (n, m) int64 -> (B, m) int64."""
+        """inputs (B, n) @ weight_t (n, m), integer-valued float64 in and out."""
+        inputs = np.asarray(inputs, dtype=np.float64)
         if self.device.type == "cpu":
-            product = inputs.astype(np.float64) @ weight_t.astype(np.float64)
-        else:
-            a = torch.as_tensor(inputs, dtype=torch.float64, device=self.device)
-            b = torch.as_tensor(weight_t, dtype=torch.float64, device=self.device)
-            product = (a @ b).cpu().numpy()
-        return product.astype(np.int64)
+            return inputs @ weight_t
+        return (torch.as_tensor(inputs, device=self.device) @ torch.as_tensor(weight_t, device=self.device)).cpu().numpy()

@@ -17,7 +17,7 @@ import numpy as np
 from darncodec.coding.fixed_point import ExactMatmul, table_index, tanh_level
 from darncodec.coding.quantize import integer_weights
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import neighbour_index
+from darncodec.model.neighbourhood import causal_offsets, neighbour_index
 
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
@@ -39,13 +39,14 @@ class IntegerConditional:
 
 
 class IntegerDARN:
-    """Coding probabilities of a quantised DARN; all arrays are (tiles, units) int64 of 0/1."""
+    """Coding probabilities of a quantised DARN. Arrays are (tiles, units); values and logits are
+    integers held in float64."""
 
     def __init__(self, config: DarnConfig, tensors: dict[str, np.ndarray], device: str = "cpu") -> None:
         self.config = config
-        t = integer_weights(config, tensors)
-        self.table = tensors["coding.prob_table"].astype(np.int64)
-        self.thresholds = tensors["coding.tanh_thresholds"].astype(np.int64)
+        t = {k: v.astype(np.float64) for k, v in integer_weights(config, tensors).items()}
+        self.table = tensors["coding.prob_table"].astype(np.float64) / (1 << 24)   # k / 2**24, exact
+        self.thresholds = tensors["coding.tanh_thresholds"].astype(np.float64)
         self.matmul = ExactMatmul(device)
         levels = len(config.latent)
 
@@ -65,10 +66,12 @@ class IntegerDARN:
             self.neighbours = neighbour_index(config.height, config.width, config.radius)
             if self.visible_weight.shape[0] == 1:
                 self.visible_weight = np.broadcast_to(self.visible_weight, self.neighbours.shape)
+            # weight_maps[k] is the (height, width) map of the weights on offset k
+            self.weight_maps = self.visible_weight.T.reshape(-1, config.height, config.width)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """P(1) for integer logits, as float64 values k / 2**24 (identical on every machine)."""
-        return self.table[table_index(logits)] / float(1 << 24)
+        return self.table[table_index(logits)]
 
     # ----- contexts from the layers above ------------------------------------------------------
     def _context(self, i: int, hs: list[np.ndarray]) -> np.ndarray:
@@ -96,18 +99,20 @@ class IntegerDARN:
             return context
         if self.config.visible == "full":
             return self.autoregressive_logits(context, self.visible_weight, x)
-        padded = np.concatenate([x, np.zeros((len(x), 1), np.int64)], axis=1)
-        logits = context.copy()
-        for k in range(self.neighbours.shape[1]):   # one offset at a time keeps memory at (tiles, pixels)
-            logits += padded[:, self.neighbours[:, k]] * self.visible_weight[:, k]
-        return logits
+        height, width, r = self.config.height, self.config.width, self.config.radius
+        padded = np.zeros((len(x), height + r, width + 2 * r))     # white above, left and right
+        padded[:, r:, r:r + width] = x.reshape(-1, height, width)
+        logits = context.reshape(-1, height, width).copy()
+        for (dy, dx), weights in zip(causal_offsets(r), self.weight_maps):   # shifted views, no gathers
+            logits += padded[:, r + dy:r + dy + height, r + dx:r + dx + width] * weights
+        return logits.reshape(len(x), -1)
 
     # ----- one unit at a time ------------------------------------------------------------------
     def decode_autoregressive(self, context: np.ndarray, weight: np.ndarray | None, draw: Draw) -> np.ndarray:
         """Units in order; the strictly lower-triangular product is applied block by block
         (one matrix product per BLOCK units, small products inside a block)."""
         tiles, units = context.shape
-        values = np.zeros((tiles, units), np.int64)
+        values = np.zeros((tiles, units))
         if weight is None:
             return np.stack([draw(j, self.probabilities(context[:, j])) for j in range(units)], 1) \
                 if units else values
@@ -125,7 +130,7 @@ class IntegerDARN:
         if self.config.visible != "local":
             return self.decode_autoregressive(context, self.visible_weight, draw)
         tiles, pixels = context.shape
-        padded = np.zeros((tiles, pixels + 1), np.int64)
+        padded = np.zeros((tiles, pixels + 1))
         for p in range(pixels):
             logit = context[:, p] + padded[:, self.neighbours[p]] @ self.visible_weight[p]
             padded[:, p] = draw(p, self.probabilities(logit))
