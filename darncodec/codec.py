@@ -1,7 +1,7 @@
 """compress / decompress: images <-> one .darn archive, every tile chained through one ANS stack.
 
 This module and darncodec.coding are the coding path: only the integer coding tables of a model
-file are used here, so both sides compute identical probabilities (DESIGN.md sections 3-5).
+file are used here, so both sides compute identical probabilities (docs/coding.md).
 """
 
 from __future__ import annotations

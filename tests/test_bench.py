@@ -171,3 +171,14 @@ def test_plot_has_a_panel_per_image(tmp_path) -> None:
     path = tmp_path / "bench.png"
     write_plot(run_bench(named("text", "white"), [PngCodec(), GzipCodec()]), path)
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_darncodec_row_round_trips_a_set_as_one_archive(tiny_model_path) -> None:
+    from darncodec.bench.baselines import DarnCodec, PngCodec
+    from darncodec.bench.runner import run_bench
+
+    rng = np.random.default_rng(3)
+    images = [(f"img{i}", (rng.random((20 + i, 30)) < 0.2).astype(np.uint8)) for i in range(3)]
+    result = run_bench(images, [DarnCodec(str(tiny_model_path)), PngCodec()])
+    darn = next(row for row in result.codecs if row.codec == "darncodec")
+    assert not result.failed and darn.bytes > darn.payload_bytes > 0

@@ -1,4 +1,4 @@
-"""Bits-back ANS coding of a batch of tiles through one constriction AnsCoder (DESIGN.md section 3).
+"""Bits-back ANS coding of a batch of tiles through one constriction AnsCoder (docs/coding.md).
 
 Compressing a batch x: pop h(1) ~ q(h(1)|x), ..., h(L) ~ q(h(L)|h(L-1)) (taking bits back), push x
 under p(x|h), then push h(1), ..., h(L) under the prior; decompressing undoes each step in reverse

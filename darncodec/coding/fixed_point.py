@@ -1,4 +1,4 @@
-"""Fixed-point conventions of the coding path (DESIGN.md section 4; Balle et al., ICLR 2019).
+"""Fixed-point conventions of the coding path (docs/coding.md; Balle et al., ICLR 2019).
 
 Every coding probability comes from integers: binary inputs times integer weights give integer
 logits at scale 2**LOGIT_SHIFT; a tanh layer's output is an integer level in [-TANH_LEVELS,
