@@ -33,11 +33,12 @@ def push(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: n
 
 def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = None):
     """A ``draw(unit, probs)`` that pops one unit for every tile (where ``mask`` allows)."""
+    whole = None if mask is None else mask.all(axis=0)
 
     def draw(unit: int, probs: np.ndarray) -> np.ndarray:
-        if mask is None:
-            return coder.decode(BERNOULLI, np.ascontiguousarray(probs, dtype=np.float64)).astype(np.int64)
-        values = np.zeros(len(probs), np.int64)
+        if whole is None or whole[unit]:
+            return coder.decode(BERNOULLI, np.ascontiguousarray(probs, dtype=np.float64))
+        values = np.zeros(len(probs), np.int32)
         live = mask[:, unit]
         if live.any():
             values[live] = coder.decode(BERNOULLI, np.ascontiguousarray(probs[live], dtype=np.float64))

@@ -1,0 +1,50 @@
+"""Compress and decompress one 1728x2376 fax page (CCITT page 1 by default) and report megapixels per
+second each way, the bytes, and that the round trip is exact.
+
+    python benchmarks/page_speed.py [--model NAME|PATH] [--page PATH] [--device cpu|cuda] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from benchmarks.mnist_archive import machine
+from darncodec.codec import coding_model, compress, decompress
+from darncodec.corpora import data_root
+from darncodec.imageio import read_bilevel
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--page", default=None, help="default: bilevel_docs/ccitt/ccitt1.pbm")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    page = args.page or str(data_root() / "bilevel_docs" / "ccitt" / "ccitt1.pbm")
+    (name, bits), = read_bilevel(page)
+    model = coding_model(args.model, args.device)
+    start = time.perf_counter()
+    data = compress([bits], model, [name], args.device)
+    compress_s = time.perf_counter() - start
+    start = time.perf_counter()
+    (_, restored), = decompress(data, model, args.device)
+    decompress_s = time.perf_counter() - start
+    result = {"page": page, "height": bits.shape[0], "width": bits.shape[1], "model": model.file.source,
+              "bytes": len(data), "round_trip_exact": bool(np.array_equal(bits, restored)),
+              "compress_seconds": compress_s, "decompress_seconds": decompress_s,
+              "compress_mpixels_per_s": bits.size / compress_s / 1e6,
+              "decompress_mpixels_per_s": bits.size / decompress_s / 1e6,
+              "device": args.device, "machine": machine()}
+    print(json.dumps(result, indent=2))
+    if args.json:
+        with open(args.json, "w") as handle:
+            handle.write(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""`darncodec train`, `eval`, `sample` and `models` from the command line, on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from darncodec.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train")
+    rng = np.random.default_rng(0)
+    stripes = np.zeros((300, 6, 6), np.uint8)
+    stripes[:, ::2] = 1
+    data = np.where(rng.random((300, 1, 1)) < 0.5, stripes, 1 - stripes) ^ (rng.random((300, 6, 6)) < 0.03)
+    np.savez(folder / "corpus.npz", images=data.astype(np.uint8))
+    model = folder / "tiny.safetensors"
+    result = CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6",
+                                       "--latent", "4", "--hidden", "5", "--visible", "local", "--radius", "1",
+                                       "--optimizer", "adam", "--lr", "0.03", "--epochs", "4", "-o", str(model)])
+    assert result.exit_code == 0, result.output
+    return folder, model, json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_train_writes_a_model_with_coding_tables_and_a_summary(trained) -> None:
+    folder, model, summary = trained
+    assert summary["hash"] and summary["epochs_run"] == 4 and summary["train_examples"] > 200
+    assert (folder / "tiny.safetensors.run" / "summary.json").exists()
+    again = CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6", "-o", str(model)])
+    assert again.exit_code != 0 and "exists" in again.output
+
+
+def test_eval_reports_elbo_importance_sampling_and_exact_likelihood(trained) -> None:
+    folder, model, _ = trained
+    result = CliRunner().invoke(main, ["eval", "-m", str(model), f"{folder / 'corpus.npz'}:images",
+                                       "--samples", "50", "--repeats", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    mean = report["mean"]
+    assert report["examples"] == 300 and len(report["per_example"]) == 300
+    for key in ("elbo_nats", "quantised_elbo_nats", "is_nll_nats", "is_ci95_nats", "exact_nll_nats", "elbo_bpp"):
+        assert key in mean
+    assert mean["exact_nll_nats"] <= mean["elbo_nats"] + 0.05
+    assert abs(mean["is_nll_nats"] - mean["exact_nll_nats"]) < 0.5
+    assert abs(mean["quantised_elbo_nats"] - mean["elbo_nats"]) < 0.02 * mean["elbo_nats"]
+
+
+def test_eval_rejects_bad_inputs_with_one_line(trained, tmp_path) -> None:
+    _, model, _ = trained
+    grey = tmp_path / "grey.npz"
+    np.savez(grey, images=np.full((2, 6, 6), 7, np.uint8))
+    for args in (["eval", "-m", str(model), str(tmp_path / "missing.png")],
+                 ["eval", "-m", str(model), str(grey)],
+                 ["eval", "-m", str(tmp_path / "nomodel.safetensors"), str(grey)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and result.output.count("\n") == 1 and "error" in result.output
+
+
+def test_sample_writes_a_grid(trained, tmp_path) -> None:
+    _, model, _ = trained
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(main, ["sample", "-m", str(model), "-n", "9", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    from darncodec.imageio import read_bilevel
+
+    (_, grid), = read_bilevel(out)
+    assert grid.shape == (21, 21)
+
+
+def test_models_lists_the_embedded_models() -> None:
+    result = CliRunner().invoke(main, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert all({"name", "hash", "tile", "corpus", "test_bpp"} <= set(row) for row in rows)
