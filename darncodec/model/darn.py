@@ -96,37 +96,47 @@ class DARN(nn.Module):
             total = total + bernoulli_log_prob(logits, h)
         return total
 
-    def sample_posterior(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Layers:
-        """h ~ q(h|x), differentiable through the Appendix A estimator."""
+    def posterior(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                  samples: int = 1) -> tuple[Layers, Layers]:
+        """h ~ q(h|x), differentiable through the Appendix A estimator, with the logits of q for the
+        drawn h. ``samples`` > 1 draws that many h per example (rows sample-major, like
+        ``x.repeat(samples, 1)``) from one pass of the first encoder layer."""
         hs: Layers = []
+        logits_per_layer: Layers = []
         below = x
         for k, enc in enumerate(self.encoder):
             logits = enc(below)
+            if k == 0 and samples > 1:
+                logits = logits.repeat(samples, 1)
             if k == 0 and self.encoder_ar is not None:
-                h = self._sample_autoregressive(logits, self.encoder_ar, generator)
+                h, logits = self._sample_autoregressive(logits, self.encoder_ar, generator)
             else:
                 h = sample_binary(torch.sigmoid(logits), generator)
             hs.append(h)
+            logits_per_layer.append(logits)
             below = h
-        return hs
+        return hs, logits_per_layer
 
     def _sample_autoregressive(self, context: torch.Tensor, ar: AutoregressiveLinear,
-                               generator: torch.Generator | None) -> torch.Tensor:
+                               generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         weight = ar.masked_weight()
         units: list[torch.Tensor] = []
+        logits: list[torch.Tensor] = []
         for j in range(context.shape[-1]):
             logit = context[:, j]
             if units:
                 logit = logit + torch.stack(units, -1) @ weight[j, :j]
+            logits.append(logit)
             units.append(sample_binary(torch.sigmoid(logit), generator))
-        return torch.stack(units, -1)
+        return torch.stack(units, -1), torch.stack(logits, -1)
 
     # ----- the MDL cost (Eq. 14) ---------------------------------------------------------------
     def cost(self, x: torch.Tensor, generator: torch.Generator | None = None,
              mask: torch.Tensor | None = None) -> torch.Tensor:
         """One-sample Monte Carlo -ELBO per example, in nats: log q(h|x) - log p(x, h), h ~ q."""
-        hs = self.sample_posterior(x, generator)
-        return self.log_q(x, hs) - self.log_joint(x, hs, mask)
+        hs, logits = self.posterior(x, generator)
+        log_q = sum(bernoulli_log_prob(l, h) for l, h in zip(logits, hs))
+        return log_q - self.log_joint(x, hs, mask)
 
     # ----- ancestral sampling (section 2.3) ----------------------------------------------------
     @torch.no_grad()
