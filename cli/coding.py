@@ -228,19 +228,27 @@ def _read_archive(path: str) -> bytes:
 @main.command("info")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list when several archives are given).")
-def info_command(inputs, as_json) -> None:
-    """Print the header of .darn archives and each image's bits per pixel."""
-    from darncodec.codec import payload_bytes, read_header
+@click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
+@device_option
+def info_command(inputs, as_json, model, device) -> None:
+    """Print the header of .darn archives and each image's bits per pixel.
+
+    Per-image bits are measured by decoding the archive and retracing its coding, which needs the
+    archive's model (embedded, or given with --model); without it only the header is shown."""
+    from darncodec.codec import image_costs, payload_bytes, read_header
+    from darncodec.zoo import find_by_hash
 
     summaries = []
     for path in inputs:
         data = _read_archive(path)
         header = _named(path, lambda: read_header(data))
+        known = model is not None or find_by_hash(header.model_hash) is not None
+        costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
-                   "images": [{"name": i.name, "height": i.height, "width": i.width,
-                               "bits": i.bits, "bits_per_pixel": i.bits / (i.height * i.width)}
-                              for i in header.images]}
+                   "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
+                               "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
+                              for i, bits in zip(header.images, costs)]}
         summaries.append(summary)
         if as_json:
             continue
@@ -250,7 +258,8 @@ def info_command(inputs, as_json) -> None:
                    f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
                    f"{len(header.images)} image(s){overall}")
         for image in summary["images"]:
-            click.echo(f"  {image['name']}: {image['width']}x{image['height']}, "
-                       f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
+            cost = ("bits per image need the model: pass --model" if image["bits"] is None else
+                    f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
+            click.echo(f"  {image['name']}: {image['width']}x{image['height']}, {cost}")
     if as_json:
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))

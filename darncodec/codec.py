@@ -51,8 +51,12 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
-             names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH) -> bytes:
-    """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder."""
+             names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
+             with_costs: bool = False):
+    """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
+
+    ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
+    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -67,11 +71,13 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     costs = np.zeros(len(tiles))
     for start, stop in batch_schedule(len(tiles), max_batch):
         costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back=start > 0)
-    image_bits = [part.sum() for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
-    header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch, [
-        container.ImageEntry(name, *bits.shape, int(round(max(b, 0.0)))) for name, bits, b in zip(names, images, image_bits)],
-        container.pixel_crc(images))
-    return container.pack(header, coder.get_compressed())
+    header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
+                              [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
+                              container.pixel_crc(images))
+    data = container.pack(header, coder.get_compressed())
+    if with_costs:
+        return data, [float(part.sum()) for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
+    return data
 
 
 def read_header(data: bytes) -> container.Header:
@@ -126,3 +132,12 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
 def payload_bytes(data: bytes) -> int:
     """Bytes of the ANS payload alone, without the container."""
     return len(data) - container.header_size(data)
+
+
+def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu") -> list[float]:
+    """Each image's share of an archive, in bits, found by decoding it and coding it again
+    (coding is deterministic, so this retraces exactly what the encoder did)."""
+    header = read_header(data)
+    chosen = _model_for(header, model, device)
+    names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
+    return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True)[1]

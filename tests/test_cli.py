@@ -272,24 +272,28 @@ def test_info(tmp_path, model):
     write_bilevel(tmp_path / "b.png", bits(3, 5, seed=16))
     archive = tmp_path / "set.darn"
     ok(["compress", "-m", model, "-o", archive, tmp_path / "a.png", tmp_path / "b.png"])
-    from darncodec.codec import payload_bytes, read_header
+    from darncodec.codec import compress, payload_bytes, read_header
 
     data = archive.read_bytes()
     header = read_header(data)
-    text = ok(["info", archive]).stdout
+    _, costs = compress([bits(16, 24, seed=15), bits(3, 5, seed=16)], model, ["a.png", "b.png"], with_costs=True)
+    assert len(costs) == 2 and sum(costs) > 0
+    without_model = ok(["info", archive]).stdout
+    assert f"{len(data)} bytes" in without_model and "need the model" in without_model
+    text = ok(["info", "-m", model, archive]).stdout
     assert f"{len(data)} bytes" in text and header.model_hash[:16] in text and "tile 8x8" in text
     lines = text.splitlines()
     assert len(lines) == 3
-    for line, entry in zip(lines[1:], header.images, strict=True):
+    for line, entry, cost in zip(lines[1:], header.images, costs, strict=True):
         assert entry.name in line and f"{entry.width}x{entry.height}" in line
-        assert f"{entry.bits / (entry.width * entry.height):.4f} bits/pixel" in line
-    summary = json.loads(ok(["info", "--json", archive]).stdout)
+        assert f"{cost / (entry.width * entry.height):.4f} bits/pixel" in line
+    summary = json.loads(ok(["info", "-m", model, "--json", archive]).stdout)
     assert summary["bytes"] == len(data) and summary["payload_bytes"] == payload_bytes(data)
     assert summary["model_hash"] == header.model_hash and summary["tile"] == [8, 8]
     assert [(i["name"], i["height"], i["width"]) for i in summary["images"]] == [("a.png", 16, 24), ("b.png", 3, 5)]
-    for item, entry in zip(summary["images"], header.images, strict=True):
-        assert item["bits"] == entry.bits
-        assert item["bits_per_pixel"] == pytest.approx(entry.bits / (entry.height * entry.width))
+    for item, entry, cost in zip(summary["images"], header.images, costs, strict=True):
+        assert item["bits"] == pytest.approx(cost)
+        assert item["bits_per_pixel"] == pytest.approx(cost / (entry.height * entry.width))
     both = json.loads(ok(["info", "--json", archive, archive]).stdout)
     assert isinstance(both, list) and len(both) == 2
 

@@ -10,9 +10,10 @@
     40      2     tile height      42  2  tile width
     44      4     largest batch of tiles
     48      4     length T of the image table
-    52      T     image table, zlib-compressed: the number of images, then per image the name length,
-                  the name (UTF-8), height, width and the image's coded cost in bits (the sum over its
-                  tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x), shown by `info`), all unsigned LEB128
+    52      T     image table: one byte saying how the rest is stored (0 raw, 1 zlib, 2 xz), then the
+                  number of images and per image: how many leading bytes its name shares with the
+                  previous name, the length of the rest, the rest (UTF-8), height, width; all
+                  integers unsigned LEB128
     52+T    8     number W of 32-bit payload words
             4     CRC-32 of the payload
             4     CRC-32 of the pixels of every image (np.packbits of each row-major 0/1 array, 1 = ink,
@@ -23,6 +24,8 @@
 
 from __future__ import annotations
 
+import lzma
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -45,7 +48,6 @@ class ImageEntry:
     name: str
     height: int
     width: int
-    bits: int
 
 
 @dataclass
@@ -96,19 +98,33 @@ class _Reader:
 
 
 def _image_table(images: list[ImageEntry]) -> bytes:
-    parts = [_varint(len(images))]
+    """Names front-coded (bytes shared with the previous name, then the rest), sizes; stored raw,
+    zlib- or xz-compressed, whichever is smallest (first byte: 0, 1 or 2)."""
+    parts, previous = [_varint(len(images))], b""
     for image in images:
         name = image.name.encode("utf-8", "replace")  # a file name Python could not decode keeps a '?'
-        parts += [_varint(len(name)), name, _varint(image.height), _varint(image.width), _varint(image.bits)]
-    return zlib.compress(b"".join(parts), 9)
+        shared = len(os.path.commonprefix([previous, name]))
+        parts += [_varint(shared), _varint(len(name) - shared), name[shared:],
+                  _varint(image.height), _varint(image.width)]
+        previous = name
+    raw = b"".join(parts)
+    return min((bytes([0]) + raw, bytes([1]) + zlib.compress(raw, 9),
+                bytes([2]) + lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)), key=len)
+
+
+_TABLE_DECODERS = {0: bytes, 1: zlib.decompress, 2: lzma.decompress}
 
 
 def _read_image_table(table: bytes) -> list[ImageEntry]:
-    reader = _Reader(zlib.decompress(table))
-    images = []
+    reader = _Reader(_TABLE_DECODERS[table[0]](table[1:]))
+    images, previous = [], b""
     for _ in range(reader.varint()):
-        name = reader.take(reader.varint()).decode("utf-8")
-        images.append(ImageEntry(name, reader.varint(), reader.varint(), reader.varint()))
+        shared = reader.varint()
+        if shared > len(previous):
+            raise IndexError("name shares more bytes than the previous name has")
+        name = previous[:shared] + reader.take(reader.varint())
+        images.append(ImageEntry(name.decode("utf-8"), reader.varint(), reader.varint()))
+        previous = name
     if reader.offset != len(reader.data):
         raise IndexError("bytes left over in the image table")
     return images
@@ -144,7 +160,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("damaged .darn header (checksum mismatch)")
     try:
         images = _read_image_table(data[_FIXED.size:trailer_at])
-    except (zlib.error, IndexError, UnicodeDecodeError):
+    except (zlib.error, lzma.LZMAError, KeyError, IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
     if len(payload) < 4 * n_words:
