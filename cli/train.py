@@ -23,6 +23,8 @@ from darncodec.training.trainer import TrainSettings, train
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Checkpoints go here; an interrupted run resumes from them. Default: OUTPUT.run/")
 @click.option("--tile", default=None, help="Tile size HxW for image corpora (e.g. 32x32).")
+@click.option("--threshold", type=float, default=None, help="Binarise grey images of an image corpus at T.")
+@click.option("--max-tiles", type=int, default=None, help="Use at most this many tiles of an image corpus.")
 @click.option("--latent", default="16", show_default=True, help="Stochastic layer sizes, bottom first: 500 or 80,80,80.")
 @click.option("--hidden", default=100, show_default=True, help="tanh units between layers (0: linear).")
 @click.option("--visible", type=click.Choice(VISIBLE_KINDS), default="factorised", show_default=True)
@@ -41,7 +43,7 @@ from darncodec.training.trainer import TrainSettings, train
 @click.option("--threads", default=None, type=int, help="torch CPU threads.")
 @device_option
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def train_command(corpus, output, run_dir, tile, latent, hidden, visible, radius, shared, encoder_ar,
+def train_command(corpus, output, run_dir, tile, threshold, max_tiles, latent, hidden, visible, radius, shared, encoder_ar,
                   skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes, seed,
                   threads, device, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4)."""
@@ -50,7 +52,7 @@ def train_command(corpus, output, run_dir, tile, latent, hidden, visible, radius
         raise click.UsageError(f"{output} exists; use --force to overwrite it")
     if threads:
         torch.set_num_threads(threads)
-    train_data, valid_data, (height, width) = load_training_corpus(corpus, parse_tile(tile), seed)
+    train_data, valid_data, (height, width) = load_training_corpus(corpus, parse_tile(tile), seed, threshold, max_tiles)
     config = DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
                         visible=visible, radius=radius, shared=shared,
                         encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)

@@ -16,14 +16,17 @@ def _split_off_valid(data: np.ndarray, fraction: float, seed: int) -> tuple[np.n
     return data[order[n_valid:]], data[order[:n_valid]]
 
 
-def load_training_corpus(name: str, tile: tuple[int, int] | None = None,
-                         seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: int = 0,
+                         threshold: float | None = None,
+                         max_tiles: int | None = None) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """(train, valid, (height, width)) for a corpus name.
 
     ``binarized_mnist``: the static set's train and valid splits (28x28).
     ``mnist``: MNIST train thresholded at 0.5, with 10% held out for validation.
     ``uci/NAME``: a binary UCI set's train and valid splits, as 1 x D tiles.
-    anything else: image files, folders or .npz arrays, cut into ``tile``-sized tiles, 5% held out.
+    anything else: image files, folders or .npz arrays (comma-separated), cut into ``tile``-sized
+    tiles (at most ``max_tiles``, a seeded random subset; ``threshold`` binarises grey images), 5%
+    held out.
     """
     from darncodec import corpora
     from darncodec.corpora import mnist, tiles, uci
@@ -40,7 +43,7 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None,
         return train, valid, (1, train.shape[1])
     if tile is None:
         raise InputError(f"corpus {name!r}: give --tile HxW to cut its images into tiles")
-    data = tiles.folder_tiles(name.split(","), tile[0], tile[1], seed=seed)
+    data = tiles.folder_tiles(name.split(","), tile[0], tile[1], max_tiles=max_tiles, seed=seed, threshold=threshold)
     data = data.reshape(len(data), -1)
     train, valid = _split_off_valid(data, 0.05, seed)
     return train, valid, tile
