@@ -8,7 +8,6 @@ the -ELBO, whose Monte Carlo estimate with h ~ q is what training minimises (sec
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -160,5 +159,3 @@ class DARN(nn.Module):
             values[:, j] = torch.bernoulli(torch.sigmoid(logit), generator=generator)
         return values
 
-
-NATS_PER_BIT = math.log(2.0)
