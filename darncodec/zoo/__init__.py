@@ -16,7 +16,7 @@ from darncodec.model.config import DarnConfig
 from darncodec.model.io import content_hash, load_tensors
 
 ZOO_DIR = Path(__file__).parent
-DEFAULT_MODEL = "mnist"
+DEFAULT_MODEL = "docs"
 
 
 @dataclass(frozen=True)
