@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -12,16 +13,21 @@ from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
 from darncodec.model.darn import DARN
+from darncodec.model.io import build_float_model
+from darncodec.zoo import load_model_file
 from darncodec.training.datasets import load_training_corpus
 from darncodec.training.trainer import TrainSettings, train
 
 
 @main.command("train")
 @click.option("--corpus", required=True,
-              help="binarized_mnist, mnist, uci/NAME, or image files/folders/.npz (comma-separated).")
+              help="binarized_mnist, mnist, uci/NAME, documents, or image files/folders/.npz (comma-separated).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Model file to write.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Checkpoints go here; an interrupted run resumes from them. Default: OUTPUT.run/")
+@click.option("--init", "init_model", default=None,
+              help="Start from this model's weights (NAME or PATH; fine-tuning): its architecture is used "
+                   "and the architecture options are ignored.")
 @click.option("--tile", default=None, help="Tile size HxW for image corpora (e.g. 32x32).")
 @click.option("--threshold", type=float, default=None, help="Binarise grey images of an image corpus at T.")
 @click.option("--max-tiles", type=int, default=None, help="Use at most this many tiles of an image corpus.")
@@ -30,6 +36,8 @@ from darncodec.training.trainer import TrainSettings, train
 @click.option("--visible", type=click.Choice(VISIBLE_KINDS), default="factorised", show_default=True)
 @click.option("--radius", default=0, show_default=True, help="Neighbourhood radius of a local visible layer.")
 @click.option("--shared/--no-shared", default=False, help="Local visible weights shared over positions.")
+@click.option("--table", default=0, show_default=True,
+              help="Local visible layer: a learned logit per pattern of the N nearest causal neighbours.")
 @click.option("--encoder-ar/--no-encoder-ar", default=False, help="Autoregressive encoder q(H1|X).")
 @click.option("--skip/--no-skip", default=False, help="Skip connections from all layers above.")
 @click.option("--optimizer", type=click.Choice(["rmsprop", "adam"]), default="rmsprop", show_default=True)
@@ -43,7 +51,7 @@ from darncodec.training.trainer import TrainSettings, train
 @click.option("--threads", default=None, type=int, help="torch CPU threads.")
 @device_option
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def train_command(corpus, output, run_dir, tile, threshold, max_tiles, latent, hidden, visible, radius, shared, encoder_ar,
+def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius, shared, table, encoder_ar,
                   skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes, seed,
                   threads, device, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4)."""
@@ -53,14 +61,21 @@ def train_command(corpus, output, run_dir, tile, threshold, max_tiles, latent, h
     if threads:
         torch.set_num_threads(threads)
     train_data, valid_data, (height, width) = load_training_corpus(corpus, parse_tile(tile), seed, threshold, max_tiles)
-    config = DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
-                        visible=visible, radius=radius, shared=shared,
-                        encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)
+    if init_model:
+        start = load_model_file(init_model)
+        if (start.config.height, start.config.width) != (height, width):
+            raise click.UsageError(f"--init {init_model} has {start.config.height}x{start.config.width} tiles, "
+                                   f"the corpus {height}x{width}")
+        model = build_float_model(replace(start.config, corpus=corpus), start.tensors)
+    else:
+        model = DARN(DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
+                                visible=visible, radius=radius, shared=shared, table=table,
+                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus))
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                              lr_decay=lr_decay, patience=patience, seed=seed, device=device,
                              max_minutes=max_minutes)
     run_dir = Path(run_dir) if run_dir else output.with_name(output.name + ".run")
-    result = train(DARN(config), train_data, valid_data, settings, run_dir)
+    result = train(model, train_data, valid_data, settings, run_dir)
     from darncodec.coding.quantize import quantize_and_save
 
     model_hash = quantize_and_save(run_dir / "best.safetensors", output)

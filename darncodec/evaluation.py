@@ -64,7 +64,7 @@ def importance_sampled_nll(model: DARN, x: torch.Tensor, mask: torch.Tensor | No
     for r in range(repeats):
         for start in range(0, len(x), per_call):
             xb = x[start:start + per_call]
-            mb = None if mask is None else mask[start:start + per_call].repeat(samples, 1)
+            mb = None if mask is None else mask[start:start + per_call]
             log_w = _log_weight(model, xb, mb, samples, generator).view(samples, len(xb))
             runs[r, start:start + len(xb)] = -(torch.logsumexp(log_w, 0) - math.log(samples)).double().numpy()
     return Estimate(runs)
@@ -74,7 +74,7 @@ def _log_weight(model: DARN, x: torch.Tensor, mask, samples: int, generator) -> 
     """log p(x, h) - log q(h|x) for ``samples`` draws per example (rows sample-major)."""
     hs, logits = model.posterior(x, generator, samples)
     log_q = sum(bernoulli_log_prob(l, h) for l, h in zip(logits, hs))
-    return model.log_joint(x.repeat(samples, 1), hs, mask) - log_q
+    return model.log_joint(x, hs, mask) - log_q
 
 
 def all_latent_states(model: DARN) -> list[torch.Tensor]:

@@ -17,7 +17,7 @@ def _make_tiny_model(folder: Path, seed: int) -> Path:
     from darncodec.model.io import float_tensors, save_model
 
     torch.manual_seed(seed)
-    config = DarnConfig(8, 8, latent=(6, 4), hidden=5, visible="local", radius=2, skip=True)
+    config = DarnConfig(8, 8, latent=(6, 4), hidden=5, visible="local", radius=2, table=5, skip=True)
     model = DARN(config)
     with torch.no_grad():
         for p in model.parameters():

@@ -35,6 +35,23 @@ def test_train_writes_a_model_with_coding_tables_and_a_summary(trained) -> None:
     assert again.exit_code != 0 and "exists" in again.output
 
 
+def test_train_init_fine_tunes_a_model_and_keeps_its_architecture(trained) -> None:
+    folder, model, summary = trained
+    tuned = folder / "tuned.safetensors"
+    result = CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6", "--init",
+                                       str(model), "--latent", "9", "--optimizer", "adam", "--lr", "0.01",
+                                       "--epochs", "1", "-o", str(tuned)])
+    assert result.exit_code == 0, result.output
+    tuned_summary = json.loads(result.output.strip().splitlines()[-1])
+    assert tuned_summary["best_valid_nats"] < summary["best_valid_nats"] + 1.0
+    from darncodec.model.io import load_tensors
+
+    assert load_tensors(tuned)[0].latent == (4,)
+    wrong = CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "4x4", "--init",
+                                      str(model), "-o", str(folder / "wrong.safetensors")])
+    assert wrong.exit_code != 0 and "6x6" in wrong.output
+
+
 def test_eval_reports_elbo_importance_sampling_and_exact_likelihood(trained) -> None:
     folder, model, _ = trained
     result = CliRunner().invoke(main, ["eval", "-m", str(model), f"{folder / 'corpus.npz'}:images",

@@ -26,6 +26,7 @@ CONFIGS = [
     DarnConfig(8, 8, latent=(37, 5), hidden=6, visible="local", radius=2, skip=True),
     DarnConfig(5, 6, latent=(9,), hidden=4, visible="local", radius=3, shared=True, encoder_autoregressive=True),
     DarnConfig(4, 4, latent=(3,), hidden=3, visible="factorised"),
+    DarnConfig(7, 9, latent=(5,), hidden=3, visible="local", radius=2, shared=True, table=7),
 ]
 
 
@@ -52,7 +53,7 @@ def teacher_forced(net: IntegerDARN, decode, context: np.ndarray, values: np.nda
     return seen
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{len(c.latent)}")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{len(c.latent)}-{c.table}")
 def test_batched_and_incremental_probabilities_agree_bit_for_bit(config, tmp_path) -> None:
     net = quantised(config, tmp_path)
     rng = np.random.default_rng(1)

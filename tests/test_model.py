@@ -29,10 +29,11 @@ CONFIGS = [
     DarnConfig(4, 5, latent=(6,), hidden=0, visible="full"),
     DarnConfig(5, 5, latent=(7, 3), hidden=4, visible="local", radius=2, skip=True),
     DarnConfig(5, 4, latent=(5,), hidden=3, visible="local", radius=1, shared=True, encoder_autoregressive=True),
+    DarnConfig(6, 5, latent=(4,), hidden=3, visible="local", radius=2, shared=True, table=6),
 ]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.visible)
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{c.table}")
 def test_autoregressive_layers_are_strictly_causal(config: DarnConfig) -> None:
     """Changing unit j never changes the probabilities of units 0..j of the same layer."""
     model = random_model(config)
@@ -166,6 +167,10 @@ def test_config_rejects_impossible_architectures() -> None:
         DarnConfig(4, 4, visible="local", radius=0)
     with pytest.raises(ValueError):
         DarnConfig(4, 4, visible="nonsense")
+    with pytest.raises(ValueError):
+        DarnConfig(4, 4, visible="factorised", table=4)
+    with pytest.raises(ValueError):
+        DarnConfig(4, 4, visible="local", radius=1, table=5)
 
 
 def test_ancestral_samples_have_the_tile_shape() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from darncodec.coding.fixed_point import ExactMatmul, table_index, tanh_level
 from darncodec.coding.quantize import integer_weights
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import causal_offsets, neighbour_index
+from darncodec.model.neighbourhood import causal_offsets, neighbour_index, table_columns
 
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
@@ -68,6 +68,9 @@ class IntegerDARN:
                 self.visible_weight = np.broadcast_to(self.visible_weight, self.neighbours.shape)
             # weight_maps[k] is the (height, width) map of the weights on offset k
             self.weight_maps = self.visible_weight.T.reshape(-1, config.height, config.width)
+        self.context_table = t.get("visible_ar.table")
+        self.table_columns = table_columns(config.radius, config.table)
+        self.table_powers = 2.0 ** np.arange(config.table)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """P(1) for integer logits, as float64 values k / 2**24 (identical on every machine)."""
@@ -103,8 +106,15 @@ class IntegerDARN:
         padded = np.zeros((len(x), height + r, width + 2 * r))     # white above, left and right
         padded[:, r:, r:r + width] = x.reshape(-1, height, width)
         logits = context.reshape(-1, height, width).copy()
-        for (dy, dx), weights in zip(causal_offsets(r), self.weight_maps):   # shifted views, no gathers
+        offsets = causal_offsets(r)
+        for (dy, dx), weights in zip(offsets, self.weight_maps):   # shifted views, no gathers
             logits += padded[:, r + dy:r + dy + height, r + dx:r + dx + width] * weights
+        if self.context_table is not None:
+            code = np.zeros(logits.shape)
+            for k, power in zip(self.table_columns, self.table_powers):
+                dy, dx = offsets[k]
+                code += padded[:, r + dy:r + dy + height, r + dx:r + dx + width] * power
+            logits += self.context_table[code.astype(np.intp)]
         return logits.reshape(len(x), -1)
 
     # ----- one unit at a time ------------------------------------------------------------------
@@ -132,6 +142,9 @@ class IntegerDARN:
         tiles, pixels = context.shape
         padded = np.zeros((tiles, pixels + 1))
         for p in range(pixels):
-            logit = context[:, p] + padded[:, self.neighbours[p]] @ self.visible_weight[p]
+            values = padded[:, self.neighbours[p]]
+            logit = context[:, p] + values @ self.visible_weight[p]
+            if self.context_table is not None:
+                logit += self.context_table[(values[:, self.table_columns] @ self.table_powers).astype(np.intp)]
             padded[:, p] = draw(p, self.probabilities(logit))
         return padded[:, :pixels]

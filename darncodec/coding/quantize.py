@@ -61,6 +61,10 @@ def integer_weights(config: DarnConfig, float_weights: dict[str, np.ndarray]) ->
     if "visible_ar.weight" in w:
         out["visible_ar.weight"] = _autoregressive("visible_ar.weight", w["visible_ar.weight"],
                                                    config.visible == "full")
+    if "visible_ar.table" in w:
+        out["visible_ar.table"] = quantize_weight(w["visible_ar.table"], LOGIT_SHIFT)
+        if np.abs(out["visible_ar.table"]).max() + np.abs(out["visible_ar.weight"]).sum(axis=1).max() >= EXACT_LIMIT:
+            raise ModelError("visible_ar.table: weights too large for exact integer coding")
     return out
 
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 
 VISIBLE_KINDS = ("factorised", "full", "local")
+MAX_TABLE_PIXELS = 20
+LATER_FIELDS = {"table": 0}     # name: default, for fields that older model files do not have
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class DarnConfig:
               neighbourhood of ``radius`` rows above and columns either side, section 2.2).
     shared:   for "local", one kernel for every position (a masked convolution) instead of
               position-specific weights (locally connected).
+    table:    for "local", the joint pattern of the ``table`` nearest causal neighbours also selects a
+              learned logit from a table of 2**table entries (a static context model like JBIG's
+              template, added to the linear terms); 0 for none.
     encoder_autoregressive: q(H(1)|X) autoregressive within the layer instead of factorised.
     skip:     each decoder conditional sees all stochastic layers above it (the deep DARN's skips).
     """
@@ -32,6 +37,7 @@ class DarnConfig:
     visible: str = "factorised"
     radius: int = 0
     shared: bool = False
+    table: int = 0
     encoder_autoregressive: bool = False
     skip: bool = False
     corpus: str = field(default="", compare=False)
@@ -46,6 +52,9 @@ class DarnConfig:
             raise ValueError(f"visible must be one of {VISIBLE_KINDS}, not {self.visible!r}")
         if self.visible == "local" and self.radius < 1:
             raise ValueError("a local visible layer needs radius >= 1")
+        if self.table and (self.visible != "local" or not 0 < self.table <= min(MAX_TABLE_PIXELS, self.radius * (2 * self.radius + 2))):
+            raise ValueError(f"a context table needs a local visible layer and 1..{MAX_TABLE_PIXELS} pixels "
+                             "within its neighbourhood")
 
     @property
     def pixels(self) -> int:
@@ -56,7 +65,10 @@ class DarnConfig:
         return sum(self.latent)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """Canonical JSON (part of a model's content hash). Fields added after the first release are
+        left out while they hold their default, so that older models keep their hash."""
+        fields = {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "DarnConfig":

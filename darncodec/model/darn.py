@@ -46,7 +46,8 @@ class DARN(nn.Module):
         self.visible_ar: nn.Module | None = {
             "factorised": lambda: None,
             "full": lambda: AutoregressiveLinear(config.pixels),
-            "local": lambda: LocalAutoregressive(config.height, config.width, config.radius, config.shared),
+            "local": lambda: LocalAutoregressive(config.height, config.width, config.radius, config.shared,
+                                                config.table),
         }[config.visible]()
         below = (config.pixels,) + latent[:-1]
         self.encoder = nn.ModuleList(
@@ -68,14 +69,20 @@ class DARN(nn.Module):
         return logits
 
     def visible_logits(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
+        """Logits of p(x|h). ``hs`` may hold several draws per example (rows sample-major, as from
+        ``posterior(x, samples=S)``): the autoregressive part depends on x alone and is computed once."""
         logits = self._context(0, hs)
         if self.visible_ar is not None:
-            logits = logits + self.visible_ar(x)
+            logits = logits + self.visible_ar(x).repeat(len(logits) // len(x), 1)
         return logits
 
     def log_joint(self, x: torch.Tensor, hs: Layers, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """log p(x, h) per example, in nats (pixels outside ``mask`` not counted)."""
-        total = bernoulli_log_prob(self.visible_logits(x, hs), x, mask)
+        """log p(x, h) per row of ``hs``, in nats (pixels outside ``mask`` not counted); ``hs`` may
+        hold several draws per example (rows sample-major), ``mask`` is per example."""
+        samples = len(hs[0]) // len(x)
+        if samples > 1:
+            mask = None if mask is None else mask.repeat(samples, 1)
+        total = bernoulli_log_prob(self.visible_logits(x, hs), x.repeat(samples, 1), mask)
         for logits, h in zip(self.latent_logits(hs), hs):
             total = total + bernoulli_log_prob(logits, h)
         return total

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from darncodec.model.neighbourhood import neighbour_index
+from darncodec.model.neighbourhood import neighbour_index, table_columns
 
 
 class Conditional(nn.Module):
@@ -45,16 +45,26 @@ class LocalAutoregressive(nn.Module):
     """sum_k W[p,k] x[neighbour(p,k)] over the causal neighbourhood of every pixel p (section 2.2).
 
     ``shared`` ties W[p,k] over positions p (a masked convolution); otherwise each position has its
-    own weights (locally connected).
+    own weights (locally connected). With ``table`` > 0, T[c(p)] is added, where c(p) is the pattern
+    of the ``table`` nearest neighbours read as a binary number: a nonlinear function of the
+    nearest context, learned once for a corpus (JBIG's templates adapt such a table per image).
     """
 
-    def __init__(self, height: int, width: int, radius: int, shared: bool) -> None:
+    def __init__(self, height: int, width: int, radius: int, shared: bool, table: int = 0) -> None:
         super().__init__()
         index = torch.from_numpy(neighbour_index(height, width, radius))
         self.register_buffer("index", index, persistent=False)
         rows = 1 if shared else height * width
         self.weight = nn.Parameter(torch.zeros(rows, index.shape[1]))
+        self.table: nn.Parameter | None = nn.Parameter(torch.zeros(1 << table)) if table else None
+        self.register_buffer("table_columns", torch.from_numpy(table_columns(radius, table)), persistent=False)
+        self.register_buffer("table_powers", 2.0 ** torch.arange(table), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
-        return (padded[:, self.index] * self.weight).sum(-1)
+        values = padded[:, self.index]
+        logits = (values * self.weight).sum(-1)
+        if self.table is not None:
+            code = values[:, :, self.table_columns] @ self.table_powers
+            logits = logits + self.table[code.long()]
+        return logits

@@ -26,3 +26,11 @@ def neighbour_index(height: int, width: int, radius: int) -> np.ndarray:
         inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
         index[:, k] = np.where(inside, ny * width + nx, height * width)
     return index
+
+
+def table_columns(radius: int, pixels: int) -> np.ndarray:
+    """Which of ``causal_offsets(radius)`` index a context table: the ``pixels`` nearest to (0, 0)
+    (by squared distance, ties in raster order); the first is bit 0 of the table index."""
+    offsets = causal_offsets(radius)
+    nearest = sorted(range(len(offsets)), key=lambda k: (offsets[k][0] ** 2 + offsets[k][1] ** 2, k))
+    return np.array(nearest[:pixels], dtype=np.int64)

@@ -24,12 +24,14 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
     ``binarized_mnist``: the static set's train and valid splits (28x28).
     ``mnist``: MNIST train thresholded at 0.5, with 10% held out for validation.
     ``uci/NAME``: a binary UCI set's train and valid splits, as 1 x D tiles.
+    ``documents``: the documents corpus of darncodec.corpora.documents (scans and line art that are
+    not test pages, rendered text pages, Omniglot handwriting), cut into ``tile``-sized tiles, 5% held out.
     anything else: image files, folders or .npz arrays (comma-separated), cut into ``tile``-sized
     tiles (at most ``max_tiles``, a seeded random subset; ``threshold`` binarises grey images), 5%
     held out.
     """
     from darncodec import corpora
-    from darncodec.corpora import mnist, tiles, uci
+    from darncodec.corpora import documents, mnist, tiles, uci
 
     del corpora
     if name == "binarized_mnist":
@@ -43,7 +45,11 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
         return train, valid, (1, train.shape[1])
     if tile is None:
         raise InputError(f"corpus {name!r}: give --tile HxW to cut its images into tiles")
-    data = tiles.folder_tiles(name.split(","), tile[0], tile[1], max_tiles=max_tiles, seed=seed, threshold=threshold)
+    if name == "documents":
+        data = documents.document_tiles(tile[0], tile[1], max_tiles=max_tiles, seed=seed)
+    else:
+        data = tiles.folder_tiles(name.split(","), tile[0], tile[1], max_tiles=max_tiles, seed=seed,
+                                  threshold=threshold)
     data = data.reshape(len(data), -1)
     train, valid = _split_off_valid(data, 0.05, seed)
     return train, valid, tile
