@@ -2,7 +2,7 @@
 default model. Each file (all pages of a multi-page TIFF) is one archive; files that are not bilevel
 images are listed with the one-line reason the codec gives for refusing them.
 
-    python benchmarks/docs_round_trip.py [--model NAME|PATH] [--json FILE]
+    python -m benchmarks.docs_round_trip [--model NAME|PATH] [--json FILE]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Compress and decompress one 1728x2376 fax page (CCITT page 1 by default) and report megapixels per
 second each way, the bytes, and that the round trip is exact.
 
-    python benchmarks/page_speed.py [--model NAME|PATH] [--page PATH] [--device cpu|cuda] [--json FILE]
+    python -m benchmarks.page_speed [--model NAME|PATH] [--page PATH] [--device cpu|cuda] [--json FILE]
 """
 
 from __future__ import annotations

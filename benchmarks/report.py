@@ -155,7 +155,7 @@ def main() -> None:
                 f"{r['exact']} of {r['bilevel_images']} bilevel images (every page of every file under "
                 f"`../shared/data/bilevel_docs`) round-trip bit-exactly with `{r['model']}`; "
                 f"{len(r['refused'])} files are not bilevel and are refused with a one-line error "
-                f"({', '.join(r['refused'])}). Command: `python benchmarks/docs_round_trip.py --json "
+                f"({', '.join(r['refused'])}). Command: `python -m benchmarks.docs_round_trip --json "
                 "docs/results/bilevel_docs_round_trip.json`.", ""]
     out += ["## GPU", "", "This task was not lent a GPU (the device tool's status: not drawn), so the `--device cuda` "
             "runs the issues ask for (compress on GPU / decompress on CPU, GPU speed) were not made.", ""]

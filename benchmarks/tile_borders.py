@@ -7,7 +7,7 @@ borders of 32x32 and 64x64 tiles (neighbours outside the tile read as white, as 
 visible layer today). JBIG1 (pbmtojbg -q, adaptive) on the same held-out images is the yardstick.
 Never reads the CCITT pages.
 
-    python benchmarks/tile_borders.py [--json docs/results/tile_borders.json]
+    python -m benchmarks.tile_borders [--json docs/results/tile_borders.json]
 """
 
 from __future__ import annotations
