@@ -36,7 +36,7 @@ def per_page_table(result: dict) -> list[str]:
     pages: dict[str, dict[str, int]] = {}
     for row in result["per_image"]:
         pages.setdefault(Path(row["image"]).name, {})[row["codec"]] = row["bytes"]
-    lines = ["", "Per page, bytes:", "", "| page | " + " | ".join(codecs) + " |", "|---" * (len(codecs) + 1) + "|"]
+    lines = ["", "Per page, bytes (darncodec: each page compressed alone, a .darn file of its own):", "", "| page | " + " | ".join(codecs) + " |", "|---" * (len(codecs) + 1) + "|"]
     for page, sizes in pages.items():
         lines.append(f"| {page} | " + " | ".join(f"{sizes[c]:,}" if c in sizes else "—" for c in codecs) + " |")
     return lines
@@ -67,7 +67,7 @@ def main() -> None:
         if "exact_nll_nats" in mean:
             nll = f"{mean['exact_nll_nats']:.2f} (exact)"
         else:
-            nll = f"{mean['is_nll_nats']:.2f} ± {mean['is_ci95_nats']:.2f} (IS, S={mean['is_samples']}, {mean['is_repeats']} repeats)"
+            nll = f"{mean['is_nll_nats']:.2f} ± {mean['is_ci95_nats']:.3f} (IS, S={mean['is_samples']}, {mean['is_repeats']} repeats)"
         out.append(f"| {label} | {nll} | {mean['elbo_nats']:.2f} | {mean['elbo_bpp']:.4f} | {training.get(key, '')} |")
     out += ["", "Commands: `darncodec eval -m mnist ../shared/data/binarized_mnist/binarized_mnist.npz:test "
             "--samples 100 --repeats 10 --json` (and `-m mnist16`); the JSON `mean` block is kept in "
@@ -148,6 +148,20 @@ def main() -> None:
                     "trained on.", ""]
         out += per_page_table(ccitt)
         out += ["", "![CCITT bench](results/bench_ccitt.png)", ""]
+    borders = load("tile_borders.json")
+    if borders:
+        whole = {row["context_pixels"]: row["held_out_bytes"] for row in borders["static_context_model"] if not row["tile"]}
+        out += ["### What independent tiles cost (issue 5)", "",
+                "A static context model (P(ink | pattern of the n nearest causal neighbours), counted on the non-test "
+                f"document images) on {len(borders['held_out'])} held-out non-test images "
+                f"({', '.join(borders['held_out'])}), ideal code length in bytes; JBIG1 on the same images: "
+                f"{borders['jbig1_bytes']:,} bytes.", "",
+                "| context pixels | whole page | 32×32 tiles | 64×64 tiles |", "|---|---|---|---|"]
+        for pixels, page in whole.items():
+            cut = {row["tile"]: row["held_out_bytes"] for row in borders["static_context_model"]
+                   if row["context_pixels"] == pixels and row["tile"]}
+            out.append(f"| {pixels} | {page:,} | {cut[32]:,} (+{cut[32] / page - 1:.0%}) | {cut[64]:,} (+{cut[64] / page - 1:.0%}) |")
+        out += ["", "Command: `python -m benchmarks.tile_borders --json docs/results/tile_borders.json`.", ""]
     docs_round_trip = load("bilevel_docs_round_trip.json")
     if docs_round_trip:
         r = docs_round_trip

@@ -182,3 +182,6 @@ def test_darncodec_row_round_trips_a_set_as_one_archive(tiny_model_path) -> None
     result = run_bench(images, [DarnCodec(str(tiny_model_path)), PngCodec()])
     darn = next(row for row in result.codecs if row.codec == "darncodec")
     assert not result.failed and darn.bytes > darn.payload_bytes > 0
+    alone = [row for row in result.per_image if row.codec == "darncodec"]
+    assert [row.image for row in alone] == ["img0", "img1", "img2"] and all(row.ok and row.bytes for row in alone)
+    assert sum(row.bytes for row in alone) > darn.bytes     # one archive saves a header per image

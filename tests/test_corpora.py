@@ -223,3 +223,29 @@ def test_samples_are_small_bilevel_images():
         assert path.stat().st_size < 8192
         [(_, bits)] = read_bilevel(path)
         assert 0 < bits.mean() < 0.5
+
+
+def _fonts_missing() -> bool:
+    from darncodec.corpora.documents import font_files
+
+    return not font_files()
+
+
+@pytest.mark.skipif(_fonts_missing(), reason="no fonts under /usr/share/fonts to render pages with")
+def test_rendered_pages_are_seeded_fax_pages_with_some_ink():
+    from darncodec.corpora.documents import PAGE, rendered_pages
+
+    first, second = list(rendered_pages(2, seed=7))
+    assert first.shape == second.shape == PAGE and first.dtype == np.uint8 and set(np.unique(first)) <= {0, 1}
+    assert 0.005 < first.mean() < 0.3 and not np.array_equal(first, second)
+    assert np.array_equal(next(rendered_pages(1, seed=7)), first)
+
+
+@requires_data
+def test_omniglot_pages_hold_handwriting_and_no_ccitt_page_is_a_document_image():
+    from darncodec.corpora.documents import omniglot_pages, scanned_images
+
+    page = next(omniglot_pages())
+    assert page.shape == (2376, 1728) and 0.01 < page.mean() < 0.3
+    ccitt = [bits for _, bits in read_bilevel(data_root() / "bilevel_docs" / "ccitt" / "ccitt1.pbm")]
+    assert not any(bits.shape == ccitt[0].shape and np.array_equal(bits, ccitt[0]) for bits in scanned_images())

@@ -196,7 +196,8 @@ def run_bench(images: list[NamedImage], codecs: Sequence[BaselineCodec], *,
     """Benchmark `codecs` on `images`; codecs that are not available are only listed.
 
     With `concat`, per-image codecs code one tiled image of all the images instead
-    (set codecs still get the list). Set rows count the pixels of the images as given,
+    (set codecs still get the list). Without it, set codecs also code each image alone, so that
+    every codec has per-image rows. Set rows count the pixels of the images as given,
     so bits per pixel compare across codecs. `progress` None shows bars from
     PROGRESS_FROM images on.
     """
@@ -220,6 +221,9 @@ def run_bench(images: list[NamedImage], codecs: Sequence[BaselineCodec], *,
     for codec in ready:
         if codec.codes_sets:
             result.codecs.append(_code_set(codec, images))
+            if not concat:   # and each image alone, a file of its own, for the per-image table
+                result.per_image.extend(_code_one(codec, name, bits) for name, bits in
+                                        tqdm(images, desc=codec.name, unit="image", disable=not show, leave=False))
             continue
         rows = [_code_one(codec, name, bits)
                 for name, bits in tqdm(singles, desc=codec.name, unit="image", disable=not show,
