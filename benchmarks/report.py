@@ -85,7 +85,7 @@ def main() -> None:
                 "| set | test examples | chosen | test −log p | method | test −ELBO | paper DARN −log p | training |",
                 "|---|---|---|---|---|---|---|---|"]
         for row in uci:
-            ci = f" ± {row['test_nll_ci95']:.2f}" if row["test_nll_ci95"] else ""
+            ci = f" ± {row['test_nll_ci95']:.3f}" if row["test_nll_ci95"] else ""
             out.append(f"| {row['dataset']} | {row['test_examples']} | tanh {row['hidden']}, {row['latent'][0]} units | "
                        f"{row['test_nll_nats']:.2f}{ci} | {row['method']} | {row['test_elbo_nats']:.2f} | "
                        f"{row['paper_darn_nll_nats']} | {row['train_minutes']:.1f} min, {row['epochs']} epochs, {row['device']} |")
