@@ -68,9 +68,13 @@ def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tile
                                    f"the corpus {height}x{width}")
         model = build_float_model(replace(start.config, corpus=corpus), start.tensors)
     else:
-        model = DARN(DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
+        try:
+            config = DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
                                 visible=visible, radius=radius, shared=shared, table=table,
-                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus))
+                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)
+        except ValueError as err:
+            raise click.UsageError(f"bad architecture: {err}") from None
+        model = DARN(config)
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                              lr_decay=lr_decay, patience=patience, seed=seed, device=device,
                              max_minutes=max_minutes)

@@ -52,6 +52,15 @@ def test_train_init_fine_tunes_a_model_and_keeps_its_architecture(trained) -> No
     assert wrong.exit_code != 0 and "6x6" in wrong.output
 
 
+@pytest.mark.parametrize("options", [["--table", "4"], ["--visible", "local", "--radius", "0"], ["--latent", "4,x"]])
+def test_train_refuses_a_bad_architecture_in_one_line(trained, options) -> None:
+    folder, _, _ = trained
+    result = CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6",
+                                       "-o", str(folder / "bad.safetensors"), *options])
+    assert result.exit_code == 2 and "bad architecture" in result.output
+    assert "Traceback" not in result.output and not (folder / "bad.safetensors").exists()
+
+
 def test_eval_reports_elbo_importance_sampling_and_exact_likelihood(trained) -> None:
     folder, model, _ = trained
     result = CliRunner().invoke(main, ["eval", "-m", str(model), f"{folder / 'corpus.npz'}:images",
