@@ -10,6 +10,10 @@ import json
 from pathlib import Path
 
 RESULTS = Path("docs/results")
+MNIST_BENCH = ("darncodec bench ../shared/data/binarized_mnist/binarized_mnist.npz:test --model mnist --concat "
+               "--json docs/results/bench_mnist.json --plot docs/results/bench_mnist.png")
+CCITT_BENCH = ("darncodec bench ../shared/data/bilevel_docs/ccitt/ --json docs/results/bench_ccitt.json "
+               "--plot docs/results/bench_ccitt.png")
 PAPER_TABLE2 = {"DARN n_h=500 (paper)": (84.71, 90.31), "DARN n_h=500, adaNoise (paper)": (84.13, 88.30),
                 "DARN n_h=16, adaNoise (paper)": (122.80, 130.94)}
 
@@ -28,6 +32,11 @@ def bench_table(result: dict) -> list[str]:
         lines.append("")
         lines.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in result["unavailable"].items()) + ".")
     return lines
+
+
+def bench_section(heading: str, result: dict, command: str, how: str) -> list[str]:
+    """A heading, the codec table of a bench run, and the command that made it."""
+    return [heading, "", *bench_table(result), "", f"Command: `{command}`{how}", ""]
 
 
 def per_page_table(result: dict) -> list[str]:
@@ -127,26 +136,22 @@ def main() -> None:
                 f"({a['machine']}).", ""]
     bench = load("bench_mnist.json")
     if bench:
-        out += ["### Against the classic codecs (the same 10,000 digits tiled into one 2800×2800 image)", ""]
-        out += bench_table(bench)
-        out += ["", "Command: `darncodec bench ../shared/data/binarized_mnist/binarized_mnist.npz:test --model mnist --concat "
-                "--json docs/results/bench_mnist.json --plot docs/results/bench_mnist.png`. darncodec codes the "
-                "digits as one 10,000-image archive; the baselines code the tiled image.", "",
-                "![MNIST bench](results/bench_mnist.png)", ""]
-    for name, title in (("page_speed.json", "One 1728×2376 page (CCITT 1) with the default model (`docs`)"),):
-        page = load(name)
-        if page:
-            out += [f"### {title}", "", f"Model `{Path(page['model']).name}`: {page['bytes']:,} bytes, "
-                    f"compress {page['compress_seconds']:.2f} s ({page['compress_mpixels_per_s']:.2f} MP/s), "
-                    f"decompress {page['decompress_seconds']:.2f} s ({page['decompress_mpixels_per_s']:.2f} MP/s), "
-                    f"exact: {page['round_trip_exact']}. Command: `python -m benchmarks.page_speed --json docs/results/{name}`.", ""]
+        out += bench_section("### Against the classic codecs (the same 10,000 digits tiled into one 2800×2800 image)",
+                             bench, MNIST_BENCH, ". darncodec codes the digits as one 10,000-image archive; the "
+                             "baselines code the tiled image.")
+        out += ["![MNIST bench](results/bench_mnist.png)", ""]
+    page = load("page_speed.json")
+    if page:
+        out += ["### One 1728×2376 page (CCITT 1) with the default model (`docs`)", "",
+                f"Model `{Path(page['model']).name}`: {page['bytes']:,} bytes, "
+                f"compress {page['compress_seconds']:.2f} s ({page['compress_mpixels_per_s']:.2f} MP/s), "
+                f"decompress {page['decompress_seconds']:.2f} s ({page['decompress_mpixels_per_s']:.2f} MP/s), "
+                f"exact: {page['round_trip_exact']}. Command: `python -m benchmarks.page_speed --json "
+                "docs/results/page_speed.json`.", ""]
     ccitt = load("bench_ccitt.json")
     if ccitt:
-        out += ["## CCITT fax pages 1–8 (issues 4 and 5)", ""]
-        out += bench_table(ccitt)
-        out += ["", "Command: `darncodec bench ../shared/data/bilevel_docs/ccitt/ --json docs/results/bench_ccitt.json "
-                "--plot docs/results/bench_ccitt.png` (darncodec with the default model, `docs`; the eight pages "
-                "are one archive).", ""]
+        out += bench_section("## CCITT fax pages 1–8 (issues 4 and 5)", ccitt, CCITT_BENCH,
+                             " (darncodec with the default model, `docs`; the eight pages are one archive).")
         wrong = load("bench_ccitt_mnist_model.json")
         if wrong:
             row = wrong["codecs"][0]
@@ -203,10 +208,8 @@ def write_readme_summary(mnist: dict | None, ccitt: dict | None) -> None:
         digits = rates.get(row["codec"])
         lines.append(f"| {row['codec']} | {digits['bits_per_pixel']:.4f} | {row['bytes']:,} |" if digits else
                      f"| {row['codec']} | — | {row['bytes']:,} |")
-    lines += ["", "Made by `darncodec bench ../shared/data/binarized_mnist/binarized_mnist.npz:test --model mnist "
-              "--concat --json docs/results/bench_mnist.json --plot docs/results/bench_mnist.png` and "
-              "`darncodec bench ../shared/data/bilevel_docs/ccitt/ --json docs/results/bench_ccitt.json --plot "
-              "docs/results/bench_ccitt.png` (default model `docs`) on the project's 2-core CPU machine; plots: "
+    lines += ["", f"Made by `{MNIST_BENCH}` and `{CCITT_BENCH}` (default model `docs`) on the project's 2-core "
+              "CPU machine; plots: "
               "[MNIST](docs/results/bench_mnist.png), [CCITT](docs/results/bench_ccitt.png); "
               "per page and per digit, with times: [docs/results.md](docs/results.md).", "", README_END]
     readme = Path("README.md")

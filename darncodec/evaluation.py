@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from darncodec.model.darn import DARN, bernoulli_log_prob
+from darncodec.model.darn import DARN, layers_log_prob
 
 MAX_ENUMERATED_UNITS = 16
 
@@ -65,16 +65,9 @@ def importance_sampled_nll(model: DARN, x: torch.Tensor, mask: torch.Tensor | No
         for start in range(0, len(x), per_call):
             xb = x[start:start + per_call]
             mb = None if mask is None else mask[start:start + per_call]
-            log_w = _log_weight(model, xb, mb, samples, generator).view(samples, len(xb))
+            log_w = model.log_weights(xb, generator, mb, samples).view(samples, len(xb))
             runs[r, start:start + len(xb)] = -(torch.logsumexp(log_w, 0) - math.log(samples)).double().numpy()
     return Estimate(runs)
-
-
-def _log_weight(model: DARN, x: torch.Tensor, mask, samples: int, generator) -> torch.Tensor:
-    """log p(x, h) - log q(h|x) for ``samples`` draws per example (rows sample-major)."""
-    hs, logits = model.posterior(x, generator, samples)
-    log_q = sum(bernoulli_log_prob(l, h) for l, h in zip(logits, hs))
-    return model.log_joint(x, hs, mask) - log_q
 
 
 def all_latent_states(model: DARN) -> list[torch.Tensor]:
@@ -92,8 +85,7 @@ def exact_nll(model: DARN, x: torch.Tensor, mask: torch.Tensor | None = None, ba
               chunk: int = 4096) -> Estimate:
     """-log sum_h p(x, h), summing over all 2**units states of h (at most 16 units)."""
     states = all_latent_states(model)
-    log_prior = sum(F.logsigmoid(l) .mul(h).add(F.logsigmoid(-l).mul(1 - h)).sum(1)
-                    for l, h in zip(model.latent_logits(states), states))
+    log_prior = layers_log_prob(model.latent_logits(states), states)
     out = []
     for xb, mb in _batches(x, mask, batch):
         parts = []

@@ -218,16 +218,17 @@ def run_bench(images: list[NamedImage], codecs: Sequence[BaselineCodec], *,
                          + "; ".join(f"{n}: {why}" for n, why in result.unavailable.items()))
     singles = [(f"{len(images)} images tiled", concat_tiles([b for _, b in images]))] if concat else images
     show = len(singles) >= PROGRESS_FROM if progress is None else progress
+    def each_alone(codec: BaselineCodec, items: list[NamedImage]) -> list[Row]:
+        return [_code_one(codec, name, bits)
+                for name, bits in tqdm(items, desc=codec.name, unit="image", disable=not show, leave=False)]
+
     for codec in ready:
         if codec.codes_sets:
             result.codecs.append(_code_set(codec, images))
             if not concat:   # and each image alone, a file of its own, for the per-image table
-                result.per_image.extend(_code_one(codec, name, bits) for name, bits in
-                                        tqdm(images, desc=codec.name, unit="image", disable=not show, leave=False))
+                result.per_image.extend(each_alone(codec, images))
             continue
-        rows = [_code_one(codec, name, bits)
-                for name, bits in tqdm(singles, desc=codec.name, unit="image", disable=not show,
-                                       leave=False)]
+        rows = each_alone(codec, singles)
         result.per_image.extend(rows)
         result.codecs.append(_total(codec, rows, len(images), pixels))
     _add_ratios(result.codecs)

@@ -105,15 +105,15 @@ class IntegerDARN:
         height, width, r = self.config.height, self.config.width, self.config.radius
         padded = np.zeros((len(x), height + r, width + 2 * r))     # white above, left and right
         padded[:, r:, r:r + width] = x.reshape(-1, height, width)
+        # each neighbour offset as a shifted view of the padded tiles, no gathers
+        neighbours = [padded[:, r + dy:r + dy + height, r + dx:r + dx + width] for dy, dx in causal_offsets(r)]
         logits = context.reshape(-1, height, width).copy()
-        offsets = causal_offsets(r)
-        for (dy, dx), weights in zip(offsets, self.weight_maps):   # shifted views, no gathers
-            logits += padded[:, r + dy:r + dy + height, r + dx:r + dx + width] * weights
+        for view, weights in zip(neighbours, self.weight_maps):
+            logits += view * weights
         if self.context_table is not None:
             code = np.zeros(logits.shape)
             for k, power in zip(self.table_columns, self.table_powers):
-                dy, dx = offsets[k]
-                code += padded[:, r + dy:r + dy + height, r + dx:r + dx + width] * power
+                code += neighbours[k] * power
             logits += self.context_table[code.astype(np.intp)]
         return logits.reshape(len(x), -1)
 

@@ -28,6 +28,14 @@ def bernoulli_log_prob(logits: torch.Tensor, values: torch.Tensor,
     return (log_probs if mask is None else log_probs * mask).sum(-1)
 
 
+def layers_log_prob(logits: Layers, values: Layers, start: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """``start`` plus the sum over stochastic layers of log Bernoulli(values | sigmoid(logits)), in nats."""
+    total = start
+    for layer_logits, layer_values in zip(logits, values):
+        total = total + bernoulli_log_prob(layer_logits, layer_values)
+    return total
+
+
 class DARN(nn.Module):
     """A DARN over flattened tiles x of shape (batch, height*width) with values 0/1 (1 = ink)."""
 
@@ -82,10 +90,8 @@ class DARN(nn.Module):
         samples = len(hs[0]) // len(x)
         if samples > 1:
             mask = None if mask is None else mask.repeat(samples, 1)
-        total = bernoulli_log_prob(self.visible_logits(x, hs), x.repeat(samples, 1), mask)
-        for logits, h in zip(self.latent_logits(hs), hs):
-            total = total + bernoulli_log_prob(logits, h)
-        return total
+        visible = bernoulli_log_prob(self.visible_logits(x, hs), x.repeat(samples, 1), mask)
+        return layers_log_prob(self.latent_logits(hs), hs, visible)
 
     # ----- encoder q(h | x) --------------------------------------------------------------------
     def encoder_logits(self, x: torch.Tensor, hs: Layers) -> Layers:
@@ -97,10 +103,7 @@ class DARN(nn.Module):
         return logits
 
     def log_q(self, x: torch.Tensor, hs: Layers) -> torch.Tensor:
-        total = x.new_zeros(x.shape[0])
-        for logits, h in zip(self.encoder_logits(x, hs), hs):
-            total = total + bernoulli_log_prob(logits, h)
-        return total
+        return layers_log_prob(self.encoder_logits(x, hs), hs, x.new_zeros(x.shape[0]))
 
     def posterior(self, x: torch.Tensor, generator: torch.Generator | None = None,
                   samples: int = 1) -> tuple[Layers, Layers]:
@@ -137,12 +140,17 @@ class DARN(nn.Module):
         return torch.stack(units, -1), torch.stack(logits, -1)
 
     # ----- the MDL cost (Eq. 14) ---------------------------------------------------------------
+    def log_weights(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                    mask: torch.Tensor | None = None, samples: int = 1) -> torch.Tensor:
+        """log p(x, h) - log q(h|x) for ``samples`` draws h ~ q per example (rows sample-major): the
+        terms of Eq. 16's importance-sampled likelihood, and minus the one-sample -ELBO."""
+        hs, logits = self.posterior(x, generator, samples)
+        return self.log_joint(x, hs, mask) - layers_log_prob(logits, hs)
+
     def cost(self, x: torch.Tensor, generator: torch.Generator | None = None,
              mask: torch.Tensor | None = None) -> torch.Tensor:
         """One-sample Monte Carlo -ELBO per example, in nats: log q(h|x) - log p(x, h), h ~ q."""
-        hs, logits = self.posterior(x, generator)
-        log_q = sum(bernoulli_log_prob(l, h) for l, h in zip(logits, hs))
-        return log_q - self.log_joint(x, hs, mask)
+        return -self.log_weights(x, generator, mask)
 
     # ----- ancestral sampling (section 2.3) ----------------------------------------------------
     @torch.no_grad()
