@@ -50,8 +50,12 @@ def _to_terminal() -> bool:
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Binarise grey or colour input: luminance below T*255 is ink.")
 @click.option("--json", "as_json", is_flag=True, help="Print per input: pixels, bytes, bits per pixel, -ELBO bits.")
+@click.option("--adaptive/--static", default=None,
+              help="Sharpen the model's probabilities with what the archive has shown so far (page-adaptive "
+                   "mixing; the default wherever the model has a local visible layer), or code with the "
+                   "model alone.")
 @device_option
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, device) -> None:
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
@@ -79,11 +83,14 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
         if target is not None:
             check_writable(target, force)
     chosen = coding_model(model, device)
+    if adaptive and not chosen.can_adapt:
+        raise InputError(f"--adaptive needs a model with a local visible layer ({chosen.file.source} has none)")
     jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
             for target, group in zip(targets, groups)]
     reports = []
     for target, images in jobs:
-        data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device)
+        data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
+                        adaptive=adaptive)
         if target:
             write_bytes(target, data, force)
         else:
@@ -246,6 +253,7 @@ def info_command(inputs, as_json, model, device) -> None:
         costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
+                   "coding": "adaptive" if header.adaptive else "static",
                    "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
                                "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
                               for i, bits in zip(header.images, costs)]}
@@ -255,7 +263,7 @@ def info_command(inputs, as_json, model, device) -> None:
         pixels = sum(i.height * i.width for i in header.images)
         overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
-                   f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
+                   f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, {summary['coding']} coding, "
                    f"{len(header.images)} image(s){overall}")
         for image in summary["images"]:
             cost = ("bits per image need the model: pass --model" if image["bits"] is None else

@@ -13,7 +13,7 @@ from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
 from darncodec.model.darn import DARN
-from darncodec.model.io import build_float_model
+from darncodec.model.io import build_float_model, with_context_table
 from darncodec.zoo import load_model_file
 from darncodec.training.datasets import load_training_corpus
 from darncodec.training.trainer import TrainSettings, train
@@ -27,7 +27,8 @@ from darncodec.training.trainer import TrainSettings, train
               help="Checkpoints go here; an interrupted run resumes from them. Default: OUTPUT.run/")
 @click.option("--init", "init_model", default=None,
               help="Start from this model's weights (NAME or PATH; fine-tuning): its architecture is used "
-                   "and the architecture options are ignored.")
+                   "and the architecture options are ignored, except --table, which adds a context table "
+                   "to a model that has none.")
 @click.option("--tile", default=None, help="Tile size HxW for image corpora (e.g. 32x32).")
 @click.option("--threshold", type=float, default=None, help="Binarise grey images of an image corpus at T.")
 @click.option("--max-tiles", type=int, default=None, help="Use at most this many tiles of an image corpus.")
@@ -67,6 +68,13 @@ def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tile
             raise click.UsageError(f"--init {init_model} has {start.config.height}x{start.config.width} tiles, "
                                    f"the corpus {height}x{width}")
         model = build_float_model(replace(start.config, corpus=corpus), start.tensors)
+        if table and table != model.config.table:
+            if model.config.table:
+                raise click.UsageError(f"--init {init_model} already has a context table of {model.config.table} pixels")
+            try:
+                model = with_context_table(model, table)
+            except ValueError as err:
+                raise click.UsageError(f"bad architecture: {err}") from None
     else:
         try:
             config = DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,

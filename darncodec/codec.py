@@ -13,13 +13,15 @@ import constriction
 import numpy as np
 
 from darncodec.coding import container
-from darncodec.coding.bitsback import BitsBackCodec
+from darncodec.coding.adaptive import AdaptiveContexts
+from darncodec.coding.bitsback import BitsBackCodec, pop_flags, push_flags
 from darncodec.coding.integer_model import IntegerDARN
 from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
 MAX_BATCH = 2048
+BITS_BACK_MARGIN = 2.0   # adaptive archives: pop h only when the coder holds this many times what it takes
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,14 @@ class CodingModel:
     @property
     def tile(self) -> tuple[int, int]:
         return self.file.config.height, self.file.config.width
+
+    @property
+    def can_adapt(self) -> bool:
+        """Page-adaptive mixing needs a locally autoregressive visible layer (its neighbourhood)."""
+        return self.file.config.visible == "local"
+
+    def adaptive_contexts(self) -> AdaptiveContexts:
+        return AdaptiveContexts(*self.tile, self.network.prob_table)
 
 
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
@@ -52,12 +62,18 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False):
+             with_costs: bool = False, adaptive: bool | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
-    ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
-    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used."""
+    ``adaptive``: code p(x|h) through page-adaptive mixing (coding.adaptive); by default wherever
+    the model allows it (a local visible layer). ``with_costs`` also returns each image's coded cost
+    in bits: the sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually
+    used (p(x|h) after mixing)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
+    if adaptive is None:
+        adaptive = coder_model.can_adapt
+    elif adaptive and not coder_model.can_adapt:
+        raise ModelError(f"{coder_model.file.source}: adaptive mixing needs a model with a local visible layer")
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
         raise InputError(f"{len(names)} names for {len(images)} images")
@@ -69,15 +85,33 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
-    for start, stop in batch_schedule(len(tiles), max_batch):
-        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back=start > 0)
+    schedule = batch_schedule(len(tiles), max_batch)
+    counted = {}
+    if adaptive:  # the counts see the pixels in decoding order, before anything is coded
+        contexts = coder_model.adaptive_contexts()
+        counted = {start: contexts.count_pass(tiles[start:stop], masks[start:stop]) for start, stop in reversed(schedule)}
+    flags = []
+    for start, stop in schedule:
+        bits_back = start > 0 and (not adaptive or enough_to_pop(coder, codec, tiles[start:stop]))
+        mixing = (contexts.mixer(masks[start:stop]), counted.pop(start)) if adaptive else None
+        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, mixing)
+        flags.append(bits_back)
+    if adaptive:
+        push_flags(coder, flags)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
-                              container.pixel_crc(images))
+                              container.pixel_crc(images), adaptive)
     data = container.pack(header, coder.get_compressed())
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
     return data
+
+
+def enough_to_pop(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray) -> bool:
+    """Whether the coder holds enough bits for a batch's pop of h to be paid for (a pop from a coder
+    that runs dry costs bits that never come back); the decision travels in the archive as a flag."""
+    held, most = coder.num_bits(), len(x) * codec.model.config.stochastic_units   # q has at most 1 bit of entropy per unit
+    return held >= BITS_BACK_MARGIN * most or held >= BITS_BACK_MARGIN * codec.bits_back_expected(x)
 
 
 def read_header(data: bytes) -> container.Header:
@@ -113,10 +147,16 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
     tiles = np.zeros(masks.shape, np.int64)
     codec = BitsBackCodec(chosen.network)
+    if header.adaptive and not chosen.can_adapt:
+        raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
+    contexts = chosen.adaptive_contexts() if header.adaptive else None
+    schedule = batch_schedule(len(tiles), header.max_batch)
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
-            tiles[start:stop] = codec.pop(coder, masks[start:stop], bits_back=start > 0)
+        flags = pop_flags(coder, len(schedule)) if header.adaptive else [start > 0 for start, _ in schedule]
+        for (start, stop), bits_back in reversed(list(zip(schedule, flags))):
+            mixer = contexts.mixer(masks[start:stop]) if contexts else None
+            tiles[start:stop] = codec.pop(coder, masks[start:stop], bits_back, mixer)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
@@ -140,4 +180,5 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     header = read_header(data)
     chosen = _model_for(header, model, device)
     names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
-    return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True)[1]
+    return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
+                    adaptive=header.adaptive)[1]

@@ -52,6 +52,28 @@ def test_train_init_fine_tunes_a_model_and_keeps_its_architecture(trained) -> No
     assert wrong.exit_code != 0 and "6x6" in wrong.output
 
 
+def test_train_init_adds_a_context_table_that_starts_at_zero(trained) -> None:
+    """--init with --table grows the local visible layer by a zero table: the same probabilities at
+    the start, then fine-tuned; a model that already has a table refuses another."""
+    import torch
+
+    from darncodec.model.io import build_float_model, load_tensors, with_context_table
+
+    folder, model, _ = trained
+    start = build_float_model(*load_tensors(model))
+    grown = with_context_table(start, 3)
+    x = torch.from_numpy((np.random.default_rng(2).random((5, 36)) < 0.5).astype(np.float32))
+    assert torch.equal(grown.visible_logits(x, [torch.ones(5, 4)]), start.visible_logits(x, [torch.ones(5, 4)]))
+    tabled = folder / "tabled.safetensors"
+    args = ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6", "--init", str(model), "--table", "3",
+            "--optimizer", "adam", "--lr", "0.01", "--epochs", "1", "-o", str(tabled)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert load_tensors(tabled)[0].table == 3
+    again = CliRunner().invoke(main, [*args[:6], str(tabled), "--table", "2", "-o", str(folder / "twice.safetensors")])
+    assert again.exit_code == 2 and "already has a context table" in again.output
+
+
 @pytest.mark.parametrize("options", [["--table", "4"], ["--visible", "local", "--radius", "0"], ["--latent", "4,x"]])
 def test_train_refuses_a_bad_architecture_in_one_line(trained, options) -> None:
     folder, _, _ = trained

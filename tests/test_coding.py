@@ -162,12 +162,12 @@ def test_archive_made_with_other_threads_and_batches_decodes_here(tiny_model_pat
 
 
 def test_file_size_matches_the_quantised_elbo(tiny_model_path) -> None:
-    """Payload bits over many tiles come within a few percent of the summed -ELBO of the same tiles
-    (the ANS overhead and the first tile's missing bits back are the difference)."""
+    """Static coding: payload bits over many tiles come within a few percent of the summed -ELBO of
+    the same tiles (the ANS overhead and the first tile's missing bits back are the difference)."""
     model = coding_model(str(tiny_model_path))
     rng = np.random.default_rng(4)
     image = (rng.random((200, 160)) < 0.3).astype(np.uint8)
-    data = compress([image], model)
+    data = compress([image], model, adaptive=False)
     tiles, mask = to_tiles(image, *model.tile)
     elbo = negative_elbo_bits(model.network, tiles, mask, np.random.default_rng(5), samples=4).sum()
     ratio = 8 * payload_bytes(data) / elbo
@@ -185,3 +185,14 @@ def test_batch_schedule_starts_with_one_tile_and_doubles() -> None:
     assert batch_schedule(20, 8) == [(0, 1), (1, 2), (2, 4), (4, 8), (8, 16), (16, 20)]
     assert batch_schedule(1, 8) == [(0, 1)]
     assert batch_schedule(0, 8) == []
+
+
+def test_adaptive_file_size_matches_its_coded_costs(tiny_model_path) -> None:
+    """Adaptive coding: the payload is the sum of what each tile was charged (-log2 of the mixed
+    p(x|h), -log2 p(h), + log2 q(h|x) where h was popped), within the ANS overhead."""
+    model = coding_model(str(tiny_model_path))
+    rng = np.random.default_rng(4)
+    image = (rng.random((200, 160)) < 0.3).astype(np.uint8)
+    data, (cost,) = compress([image], model, with_costs=True)
+    ratio = 8 * payload_bytes(data) / cost
+    assert 0.99 < ratio < 1.02, ratio

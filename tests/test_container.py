@@ -110,7 +110,7 @@ def test_read_header_fields(archive, model):
 def test_fixed_fields_are_little_endian(archive, model):
     magic, version, coder, precision, cversion, model_hash, th, tw, max_batch, _ = struct.unpack_from(
         "<4sBBBB32sHHII", archive)
-    assert (magic, version, coder, precision, cversion) == (b"DARN", 1, 1, 24, 0x05)
+    assert (magic, version, coder, precision, cversion) == (b"DARN", 1, container.CODER_ADAPTIVE, 24, 0x05)
     assert model_hash.hex() == model.file.hash
     assert (th, tw, max_batch) == (8, 8, codec.MAX_BATCH)
 
@@ -236,7 +236,7 @@ def test_version_from_the_future(archive, model):
 
 
 def test_unsupported_coder_settings(archive, model):
-    for offset, value in ((5, 2), (6, 32), (7, 0x15)):
+    for offset, value in ((5, 3), (5, 0), (6, 32), (7, 0x15)):
         changed = bytearray(archive)
         changed[offset] = value
         err = decode_must_fail(bytes(changed), model)

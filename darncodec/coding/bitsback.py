@@ -15,6 +15,8 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
+from darncodec.coding.adaptive import BatchMixer, Counted
+from darncodec.coding.fixed_point import PROB_BITS
 from darncodec.coding.elbo import posterior_probabilities, tile_costs, tile_probabilities
 from darncodec.coding.integer_model import IntegerDARN
 
@@ -65,26 +67,51 @@ class BitsBackCodec:
             hs.append(below)
         return hs
 
-    def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True) -> np.ndarray:
+    def bits_back_expected(self, x: np.ndarray) -> float:
+        """About how many bits a pop of h ~ q(h|x) takes from the coder for this batch: the entropy of
+        q's conditionals along its mode."""
+        hs = self._posterior(x, lambda: most_likely)
+        return float(sum(binary_entropy(p).sum() for p in posterior_probabilities(self.model, x, hs)))
+
+    def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True,
+             mixing: tuple[BatchMixer, Counted] | None = None) -> np.ndarray:
         """Code a batch of tiles; returns each tile's net cost in bits (with bits back: its one-sample
-        -ELBO; without: -log p(x|h) - log p(h))."""
+        -ELBO; without: -log p(x|h) - log p(h)). ``mixing``: the batch's mixer and count estimates
+        (page-adaptive mixing of p(x|h), coding.adaptive)."""
         hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
-        probs = tile_probabilities(self.model, x, hs)
+        stage = None
+        if mixing is not None:
+            mixer, counted = mixing
+            stage = lambda grid: mixer.encode(grid, counted, x) * (1.0 / (1 << PROB_BITS))  # noqa: E731
+        probs = tile_probabilities(self.model, x, hs, stage)
         push(coder, x, probs.visible, mask)
         for h, p in zip(hs, probs.prior):
             push(coder, h, p)
         return tile_costs(x, mask, hs, probs, bits_back)
 
-    def pop(self, coder, mask: np.ndarray, bits_back: bool = True) -> np.ndarray:
+    def pop(self, coder, mask: np.ndarray, bits_back: bool = True, mixer: BatchMixer | None = None) -> np.ndarray:
         m, tiles = self.model, len(mask)
         hs: list[np.ndarray | None] = [None] * len(m.config.latent)
         for k in reversed(range(len(hs))):
             hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
-        x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
+        x = m.decode_visible(m.visible_context(hs), popper(coder, mask), mixer)
         if bits_back:
             for h, p in reversed(list(zip(hs, posterior_probabilities(m, x, hs)))):
                 push(coder, h, p)
         return x
+
+
+def binary_entropy(p: np.ndarray) -> np.ndarray:
+    return -(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))
+
+
+def push_flags(coder: constriction.stream.stack.AnsCoder, flags: list[bool]) -> None:
+    """Push yes/no flags at one bit each (what the decoder pops first)."""
+    coder.encode_reverse(np.asarray(flags, np.int32), BERNOULLI, np.full(len(flags), 0.5))
+
+
+def pop_flags(coder: constriction.stream.stack.AnsCoder, count: int) -> list[bool]:
+    return [bool(f) for f in coder.decode(BERNOULLI, np.full(count, 0.5))] if count else []
 
 
 def most_likely(unit: int, probs: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ counting only pixels inside the image (the coder never codes padding).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,13 @@ def posterior_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray
             for k, h in enumerate(hs)]
 
 
-def tile_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray]) -> TileProbabilities:
+def tile_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray],
+                       visible_stage: Callable[[np.ndarray], np.ndarray] | None = None) -> TileProbabilities:
+    """``visible_stage`` turns the DARN's grid logits of p(x|h) into the probabilities that are coded
+    (page-adaptive mixing, coding.adaptive); by default the probability table's."""
     posterior = posterior_probabilities(net, x, hs)
-    visible = net.probabilities(net.visible_logits(net.visible_context(hs), x))
+    grid = net.grid_logits(net.visible_logits(net.visible_context(hs), x))
+    visible = net.grid_probabilities(grid) if visible_stage is None else visible_stage(grid)
     prior = [net.probabilities(net.autoregressive_logits(net.latent_context(k, hs, len(x)), net.latent_ar[k], h))
              for k, h in enumerate(hs)]
     return TileProbabilities(posterior, visible, prior)

@@ -24,7 +24,7 @@ PROB_BITS = 24            # table entries are k / 2**24 with 1 <= k < 2**24
 EXACT_LIMIT = 2.0 ** 52   # every partial sum stays below this in magnitude
 
 TABLE_HALF = TABLE_LOGIT_RANGE << TABLE_STEP_BITS
-_DROP = LOGIT_SHIFT - TABLE_STEP_BITS
+GRID_SHIFT = LOGIT_SHIFT - TABLE_STEP_BITS
 
 
 def quantize_weight(weight: np.ndarray, shift: int) -> np.ndarray:
@@ -54,7 +54,7 @@ def table_index(logits: np.ndarray) -> np.ndarray:
     """Round integer logits (scale 2**18) to the table's grid (scale 2**7), clamp, offset.
 
     floor((l + 2**10) * 2**-11) is exact in float64 for integers l below 2**52."""
-    rounded = np.floor((logits + float(1 << (_DROP - 1))) * (1.0 / (1 << _DROP)))
+    rounded = np.floor((logits + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
     return (np.minimum(np.maximum(rounded, -TABLE_HALF), TABLE_HALF) + TABLE_HALF).astype(np.intp)
 
 

@@ -10,14 +10,19 @@ model file's float32 weights by exact rounding (darncodec.coding.quantize) and i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from darncodec.coding.fixed_point import ExactMatmul, table_index, tanh_level
+from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF, ExactMatmul, table_index, tanh_level
 from darncodec.coding.quantize import integer_weights
 from darncodec.model.config import DarnConfig
 from darncodec.model.neighbourhood import causal_offsets, neighbour_index, table_columns
+
+if TYPE_CHECKING:
+    from darncodec.coding.adaptive import BatchMixer
 
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
@@ -45,7 +50,8 @@ class IntegerDARN:
     def __init__(self, config: DarnConfig, tensors: dict[str, np.ndarray], device: str = "cpu") -> None:
         self.config = config
         t = {k: v.astype(np.float64) for k, v in integer_weights(config, tensors).items()}
-        self.table = tensors["coding.prob_table"].astype(np.float64) / (1 << 24)   # k / 2**24, exact
+        self.prob_table = tensors["coding.prob_table"].astype(np.int64)              # k of P(1) = k / 2**24
+        self.table = self.prob_table.astype(np.float64) / (1 << PROB_BITS)            # exact
         self.thresholds = tensors["coding.tanh_thresholds"].astype(np.float64)
         self.matmul = ExactMatmul(device)
         levels = len(config.latent)
@@ -75,6 +81,13 @@ class IntegerDARN:
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """P(1) for integer logits, as float64 values k / 2**24 (identical on every machine)."""
         return self.table[table_index(logits)]
+
+    def grid_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Integer logits rounded to the probability table's grid (units of 1/128), as int64."""
+        return table_index(logits) - TABLE_HALF
+
+    def grid_probabilities(self, grid: np.ndarray) -> np.ndarray:
+        return self.table[grid + TABLE_HALF]
 
     # ----- contexts from the layers above ------------------------------------------------------
     def _context(self, i: int, hs: list[np.ndarray]) -> np.ndarray:
@@ -136,15 +149,42 @@ class IntegerDARN:
                 logits[:, stop:] += self.matmul(values[:, start:stop], weight[stop:, start:stop].T)
         return values
 
-    def decode_visible(self, context: np.ndarray, draw: Draw) -> np.ndarray:
+    def decode_visible(self, context: np.ndarray, draw: Draw, mixer: "BatchMixer | None" = None) -> np.ndarray:
+        """The pixels of a batch of tiles, one position at a time; with ``mixer`` (local visible
+        layers only), P(1) comes from page-adaptive mixing of the DARN's logits (coding.adaptive)."""
         if self.config.visible != "local":
             return self.decode_autoregressive(context, self.visible_weight, draw)
         tiles, pixels = context.shape
         padded = np.zeros((tiles, pixels + 1))
+        context = np.ascontiguousarray(context.T)
+        grid = np.zeros(tiles, np.int64)
+        table = self.context_table if self.context_table is not None else np.zeros(1)
         for p in range(pixels):
-            values = padded[:, self.neighbours[p]]
-            logit = context[:, p] + values @ self.visible_weight[p]
-            if self.context_table is not None:
-                logit += self.context_table[(values[:, self.table_columns] @ self.table_powers).astype(np.intp)]
-            padded[:, p] = draw(p, self.probabilities(logit))
+            _local_grid_logits(padded, self.neighbours[p], self.visible_weight[p], context[p],
+                               self.table_columns, table, grid)
+            if mixer is None:
+                padded[:, p] = draw(p, self.grid_probabilities(grid))
+            else:
+                k = mixer.predict(p, grid, padded)
+                padded[:, p] = draw(p, k * (1.0 / (1 << PROB_BITS)))
+                mixer.update(p, padded[:, p])
         return padded[:, :pixels]
+
+
+@numba.njit(cache=True)
+def _local_grid_logits(padded, neighbours, weight, context, columns, table, out):
+    """The grid logits (table_index - TABLE_HALF) of one position of a local visible layer for every
+    tile: context + sum_k weight[k] * x[neighbour k] (+ the context table's entry when ``columns``
+    is non-empty). The same integers as IntegerDARN.visible_logits: every sum is exact."""
+    for t in range(padded.shape[0]):
+        logit = context[t]
+        code = 0
+        for k in range(neighbours.shape[0]):
+            logit += padded[t, neighbours[k]] * weight[k]
+        for b in range(columns.shape[0]):
+            if padded[t, neighbours[columns[b]]] > 0:
+                code |= 1 << b
+        if columns.shape[0]:
+            logit += table[code]
+        rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
+        out[t] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))

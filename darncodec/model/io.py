@@ -79,3 +79,14 @@ def build_float_model(config: DarnConfig, tensors: dict[str, np.ndarray], source
         first = str(err).splitlines()[0]
         raise ModelError(f"{source}: weights do not fit the config ({first})") from None
     return model.eval()
+
+
+def with_context_table(model: DARN, table: int) -> DARN:
+    """``model`` with a context table of ``table`` pixels added to its local visible layer, the new
+    logits zero so that it starts out computing exactly what ``model`` computes (for fine-tuning)."""
+    from dataclasses import replace
+
+    grown = DARN(replace(model.config, table=table))
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert missing == ["visible_ar.table"] and not unexpected, (missing, unexpected)
+    return grown.eval()

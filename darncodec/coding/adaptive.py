@@ -1,0 +1,298 @@
+"""Page-adaptive mixing: the DARN's P(pixel) sharpened by what the archive has shown so far.
+
+A trained DARN is a static model: every page gets the same probabilities for the same tile, however
+often the page repeats a glyph. JBIG adapts per image instead (counts of each pattern of a pixel's
+causal template). This stage does both, as a context-mixing compressor would (Mahoney's PAQ;
+logistic mixing): for every coded pixel
+
+    s_d         = the DARN's logit (its integer logit on the probability table's grid, Eq. 8-10),
+    s_1..s_3    = stretch((n1 + 1/2) / (n + 1)) of the counts n0, n1 of the pixel's context in
+                  three context models, the 10, 16 and 30 nearest causal neighbours in the tile
+                  (the largest hashed into 2**22 slots) — Krichevsky-Trofimov estimates,
+    P(1)        = squash(sum_i w_i s_i + w_bias), with the weights w chosen by how often the
+                  largest context has been seen (6 buckets), learned online by gradient steps on
+                  the code length.
+
+Everything is integer arithmetic (numba kernels below), and ``stretch`` and ``squash`` are both read
+from the model file's probability table, so both sides compute the same probabilities on every
+machine.
+
+Order and bits back. Pixels are decoded batch by batch (the batches in reverse of the order the
+encoder pushes them, darncodec.codec), inside a batch position by position, all tiles of the batch
+at once; states are updated after each position from all the tiles' pixels. The counts depend only
+on pixels, so they carry over the whole archive: the encoder computes every pixel's count
+estimates in decoding order before it codes anything. The mixer weights also depend on the DARN's
+logits, which depend on the h that bits back pops; the encoder only knows those batch by batch, so
+the mixer starts afresh in every batch.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from darncodec.coding.fixed_point import PROB_BITS, TABLE_HALF
+from darncodec.model.neighbourhood import neighbour_index, table_columns
+
+CONTEXT_PIXELS = (10, 16, 30, 44, 60, 90)    # the nested context models (nearest causal neighbours first)
+DIRECT_BITS = 16                 # a context of at most this many pixels indexes its counts directly
+WORD_BITS = 60                   # larger contexts are read 60 pixels at a time and chained
+GOLDEN = 0x9E3779B97F4A7C15      # Fibonacci hashing's multiplier
+CONTEXT_RADIUS = 7
+HASH_BITS = 22                   # larger ones are hashed into 2**22 slots
+COUNT_LIMIT = 255                # n0 + n1 above this: both halved (forget old statistics; fits a byte)
+NO_INK = -(1 << 40)              # last_ink of a tile without ink so far
+BUCKETS = 6                      # mixer weight sets: how often the largest context was seen
+WEIGHT_SHIFT = 16                # mixer weights are integers at scale 2**16
+LEARNING_RATE = 41               # weight step = sum(error * input) * 41 / 2**26 / sqrt(tiles): about 0.02
+RATE_SHIFT = 26
+GRADIENT_CLAMP = 4096
+BIAS_INPUT = 128                 # the bias input: a logit of 1 on the 1/128 grid
+KT_BITS = 16                     # count estimates are read at 16 bits before their stretch
+
+
+def stretch_table(prob_table: np.ndarray) -> np.ndarray:
+    """stretch(k / 2**16) on the probability table's logit grid (units of 1/128), for k < 2**16:
+    the first grid logit whose probability reaches k / 2**16 (integers only)."""
+    k = np.arange(1 << KT_BITS, dtype=np.int64) << (PROB_BITS - KT_BITS)
+    return (np.searchsorted(prob_table, k, side="left") - TABLE_HALF).clip(-TABLE_HALF, TABLE_HALF)
+
+
+@numba.njit(cache=True)
+def _isqrt(n: int) -> int:
+    root = int(np.sqrt(np.float64(n)))
+    while root * root > n:
+        root -= 1
+    while (root + 1) * (root + 1) <= n:
+        root += 1
+    return root
+
+
+@numba.njit(cache=True)
+def _lookup_one(t, i, slot, counts, stretch16, slots, inputs, buckets, largest):
+    """Context model i of tile t reads the counts at ``slot``: its KT estimate's stretch goes to
+    inputs[t, 1 + i]; the largest context also sets the tile's mixer bucket (log2 of its count)."""
+    slots[t, i] = slot
+    a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
+    k = ((2 * b1 + 1) << (KT_BITS - 1)) // (a + b1 + 1)
+    inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
+    if largest:
+        seen = a + b1 + 1
+        bucket = 0
+        while seen > 1 and bucket < BUCKETS - 1:
+            seen >>= 1
+            bucket += 1
+        buckets[t] = bucket
+
+
+@numba.njit(cache=True)
+def _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+                  last_ink, white_below):
+    """For every tile t of the batch, the slots of pixel p's contexts (neighbours = its row of the
+    neighbour index, into ``values`` whose last column is 0) and their count estimates (inputs[:, 1:]).
+    A tile whose last ink pixel comes before ``white_below`` has an all-white context: every code is 0
+    (a shortcut to the same slots)."""
+    for t in range(values.shape[0]):
+        if last_ink[t] < white_below:
+            for i in range(sizes.shape[0]):
+                _lookup_one(t, i, offsets[i], counts, stretch16, slots, inputs, buckets, i == sizes.shape[0] - 1)
+            continue
+        chained, word, i = np.uint64(0), np.uint64(0), 0
+        for b in range(columns.shape[0]):
+            if values[t, neighbours[columns[b]]] > 0:
+                word |= np.uint64(1) << np.uint64(b % WORD_BITS)
+            if b + 1 == sizes[i]:
+                if sizes[i] <= DIRECT_BITS:
+                    c = np.int64(word)
+                else:
+                    c = np.int64(((chained ^ word) * np.uint64(GOLDEN)) >> np.uint64(64 - HASH_BITS))
+                _lookup_one(t, i, offsets[i] + c, counts, stretch16, slots, inputs, buckets, i == sizes.shape[0] - 1)
+                i += 1
+            if (b + 1) % WORD_BITS == 0:
+                chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
+
+
+@numba.njit(cache=True)
+def _count_update(slots, bits, live, counts, last_ink, p):
+    for t in range(slots.shape[0]):
+        if live[t]:
+            if bits[t]:
+                last_ink[t] = p
+            for i in range(slots.shape[1]):
+                s = slots[t, i]
+                a = np.int64(counts[s, 0]) + (1 - np.int64(bits[t]))
+                b = np.int64(counts[s, 1]) + np.int64(bits[t])
+                if a + b > COUNT_LIMIT:
+                    a, b = (a + 1) >> 1, (b + 1) >> 1
+                counts[s, 0], counts[s, 1] = a, b
+
+
+@numba.njit(cache=True)
+def _mix(inputs, buckets, weights, prob_table, out):
+    """out[t] = the probability table's k (P(1) = k / 2**24) at sum_i w[bucket, i] * inputs[t, i]."""
+    for t in range(inputs.shape[0]):
+        z = np.int64(0)
+        for i in range(inputs.shape[1]):
+            z += weights[buckets[t], i] * inputs[t, i]
+        z >>= WEIGHT_SHIFT
+        out[t] = prob_table[min(max(z, -TABLE_HALF), TABLE_HALF) + TABLE_HALF]
+
+
+@numba.njit(cache=True)
+def _mix_update(inputs, buckets, bits, live, k, weights):
+    """One gradient step of the code length per position, summed over the batch's tiles in each bucket
+    and divided by the square root of their number."""
+    n_inputs = inputs.shape[1]
+    gradient = np.zeros((BUCKETS, n_inputs), np.int64)
+    tiles = np.zeros(BUCKETS, np.int64)
+    for t in range(inputs.shape[0]):
+        if live[t]:
+            error = (np.int64(bits[t]) << PROB_BITS) - k[t]
+            tiles[buckets[t]] += 1
+            for i in range(n_inputs):
+                gradient[buckets[t], i] += error * min(max(inputs[t, i], -GRADIENT_CLAMP), GRADIENT_CLAMP)
+    for b in range(BUCKETS):
+        if tiles[b]:
+            scale = _isqrt(tiles[b]) << RATE_SHIFT
+            for i in range(n_inputs):
+                weights[b, i] += (gradient[b, i] * LEARNING_RATE) // scale
+
+
+@numba.njit(cache=True)
+def _predict(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+             last_ink, p, width, grid_logit, weights, prob_table, k):
+    _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+                  last_ink, _white_below(p, width))
+    for t in range(inputs.shape[0]):
+        inputs[t, 0] = grid_logit[t]
+    _mix(inputs, buckets, weights, prob_table, k)
+
+
+@numba.njit(cache=True)
+def _update(slots, bits, live, counts, last_ink, p, inputs, buckets, k, weights):
+    _count_update(slots, bits, live, counts, last_ink, p)
+    _mix_update(inputs, buckets, bits, live, k, weights)
+
+
+@numba.njit(cache=True)
+def _white_below(p, width):
+    """Ink before this index lies outside the context of pixel p (rows above the context's top)."""
+    return (p // width - CONTEXT_RADIUS) * width
+
+
+@numba.njit(cache=True)
+def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, stretch16, width, estimates, buckets):
+    """The encoder's _count_lookup/_count_update over every position of a batch: the count
+    estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
+    tiles, pixels = live.shape
+    slots = np.zeros((tiles, sizes.shape[0]), np.int64)
+    inputs = np.zeros((tiles, sizes.shape[0] + 2), np.int64)
+    bucket = np.zeros(tiles, np.int64)
+    last_ink = np.full(tiles, NO_INK, np.int64)
+    for p in range(pixels):
+        _count_lookup(values, neighbours[p], columns, sizes, offsets, counts, stretch16, slots, inputs, bucket,
+                      last_ink, _white_below(p, width))
+        _count_update(slots, values[:, p], live[:, p], counts, last_ink, p)
+        for t in range(tiles):
+            buckets[t, p] = bucket[t]
+            for i in range(sizes.shape[0]):
+                estimates[t, p, i] = inputs[t, 1 + i]
+
+
+@numba.njit(cache=True)
+def _mix_pass(grid_logits, estimates, buckets, values, live, weights, prob_table, out):
+    """The encoder's _mix/_mix_update over every position of a batch."""
+    tiles, pixels = live.shape
+    contexts = estimates.shape[2]
+    inputs = np.zeros((tiles, contexts + 2), np.int64)
+    bucket = np.zeros(tiles, np.int64)
+    k = np.zeros(tiles, np.int64)
+    for p in range(pixels):
+        for t in range(tiles):
+            inputs[t, 0] = grid_logits[t, p]
+            for i in range(contexts):
+                inputs[t, 1 + i] = estimates[t, p, i]
+            inputs[t, contexts + 1] = BIAS_INPUT
+            bucket[t] = buckets[t, p]
+        _mix(inputs, bucket, weights, prob_table, k)
+        _mix_update(inputs, bucket, values[:, p], live[:, p], k, weights)
+        for t in range(tiles):
+            out[t, p] = k[t]
+
+
+Counted = tuple[np.ndarray, np.ndarray]   # a batch's count estimates and buckets (AdaptiveContexts.count_pass)
+
+
+class AdaptiveContexts:
+    """The archive-wide count state and the kernels' fixed arguments for one model."""
+
+    def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
+        self.width = width
+        self.neighbours = neighbour_index(height, width, CONTEXT_RADIUS)
+        self.sizes = np.array(CONTEXT_PIXELS, np.int64)
+        self.columns = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
+        slots = [1 << int(min(n, HASH_BITS) if n > DIRECT_BITS else n) for n in self.sizes]
+        self.offsets = np.cumsum([0] + slots[:-1]).astype(np.int64)
+        self.counts = np.zeros((sum(slots), 2), np.uint8)      # n0, n1 side by side: one cache line
+        self.prob_table = np.ascontiguousarray(prob_table, dtype=np.int64)
+        self.stretch16 = stretch_table(self.prob_table)
+
+    @property
+    def inputs(self) -> int:
+        return 2 + len(self.sizes)    # the DARN, each context model, the bias
+
+    def count_pass(self, x: np.ndarray, mask: np.ndarray) -> Counted:
+        """Encoder: the count estimates (tiles, pixels, contexts) and mixer buckets (tiles, pixels) of
+        every pixel of a batch of tiles, with the counts advanced past the batch. Batches must come
+        in decoding order."""
+        tiles, pixels = x.shape
+        values = np.zeros((tiles, pixels + 1), np.int64)
+        values[:, :pixels] = x
+        estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
+        buckets = np.zeros((tiles, pixels), np.int8)
+        _count_pass(values, np.ascontiguousarray(mask), self.neighbours, self.columns, self.sizes,
+                    self.offsets, self.counts, self.stretch16, self.width, estimates, buckets)
+        return estimates, buckets
+
+    def mixer(self, mask: np.ndarray) -> "BatchMixer":
+        return BatchMixer(self, mask)
+
+
+class BatchMixer:
+    """The mixer of one batch (fresh weights: the DARN's logit alone), for either side."""
+
+    def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray) -> None:
+        self.contexts = contexts
+        self.mask = np.ascontiguousarray(mask)
+        self.weights = np.zeros((BUCKETS, contexts.inputs), np.int64)
+        self.weights[:, 0] = 1 << WEIGHT_SHIFT
+        tiles = len(mask)
+        self._slots = np.zeros((tiles, len(contexts.sizes)), np.int64)
+        self._inputs = np.zeros((tiles, contexts.inputs), np.int64)
+        self._inputs[:, -1] = BIAS_INPUT
+        self._buckets = np.zeros(tiles, np.int64)
+        self._k = np.zeros(tiles, np.int64)
+        self._last_ink = np.full(tiles, NO_INK, np.int64)
+
+    def encode(self, grid_logits: np.ndarray, counted: Counted, x: np.ndarray) -> np.ndarray:
+        """Encoder: the table's k for every pixel of the batch (P(1) = k / 2**24), from the DARN's
+        grid logits (tiles, pixels) and this batch's ``count_pass``."""
+        estimates, buckets = counted
+        out = np.zeros(x.shape, np.int64)
+        _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), estimates, buckets,
+                  np.ascontiguousarray(x, dtype=np.int64), self.mask, self.weights, self.contexts.prob_table, out)
+        return out
+
+    def predict(self, p: int, grid_logit: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
+        holds the pixels decoded so far and a last column of zeros."""
+        c = self.contexts
+        _predict(values, c.neighbours[p], c.columns, c.sizes, c.offsets, c.counts, c.stretch16,
+                 self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
+                 self.weights, c.prob_table, self._k)
+        return self._k
+
+    def update(self, p: int, bits: np.ndarray) -> None:
+        """Decoder: learn from the pixels just decoded at position ``p``."""
+        c, live = self.contexts, self.mask[:, p]
+        _update(self._slots, bits, live, c.counts, self._last_ink, p, self._inputs, self._buckets, self._k, self.weights)
