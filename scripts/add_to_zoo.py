@@ -29,10 +29,11 @@ def main() -> None:
         parser.error(f"{args.model} has no coding tables")
     digest = content_hash(config, tensors)
     listing = ZOO_DIR / "models.json"
-    models = [m for m in (json.loads(listing.read_text()) if listing.exists() else []) if m["name"] != args.name]
-    for old in ZOO_DIR.glob(f"{args.name}-*.safetensors"):
-        old.unlink()
+    listed = json.loads(listing.read_text()) if listing.exists() else []
+    models = [m for m in listed if m["name"] != args.name]
     file = f"{args.name}-{digest[:8]}.safetensors"
+    for replaced in {m["file"] for m in listed if m["name"] == args.name} - {m["file"] for m in models} - {file}:
+        (ZOO_DIR / replaced).unlink(missing_ok=True)      # the file of the model this name used to mean
     shutil.copyfile(args.model, ZOO_DIR / file)
     test_bpp = {k: float(v) for k, v in (item.split("=", 1) for item in args.test_bpp)}
     models.append({"name": args.name, "file": file, "hash": digest, "corpus": config.corpus,
