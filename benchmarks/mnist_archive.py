@@ -4,7 +4,7 @@ Reports total and payload bits, the quantised model's summed -ELBO of the same d
 should be within 1% of it), the float model's -ELBO (the quantised one should be within 0.5%),
 compress/decompress speed, and what one digit alone costs, byte by byte.
 
-    python benchmarks/mnist_archive.py [--model NAME|PATH] [--json docs/results/mnist_archive.json]
+    python -m benchmarks.mnist_archive [--model NAME|PATH] [--coding static|adaptive] [--json FILE]
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--limit", type=int, default=None, help="only the first N digits (quick runs)")
     parser.add_argument("--elbo-samples", type=int, default=10)
+    parser.add_argument("--coding", choices=["static", "adaptive"], default="static",
+                        help="static: the file should match the model's -ELBO; adaptive: what compress does by default")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    adaptive = args.coding == "adaptive"
 
     model = coding_model(args.model)
     digits = load_binarized_mnist("test")[: args.limit]
@@ -46,7 +49,7 @@ def main() -> None:
     pixels = digits.size
 
     start = time.perf_counter()
-    data, costs = compress(images, model, names, with_costs=True)
+    data, costs = compress(images, model, names, with_costs=True, adaptive=adaptive)
     compress_s = time.perf_counter() - start
     start = time.perf_counter()
     restored = decompress(data, model)
@@ -62,10 +65,11 @@ def main() -> None:
     float_bits = float_nats / math.log(2)
     coded_bits = sum(costs)
 
-    one, one_costs = compress(images[:1], model, names[:1], with_costs=True)
+    one, one_costs = compress(images[:1], model, names[:1], with_costs=True, adaptive=adaptive)
     one_header = container.header_size(one)
     result = {
-        "model": model.file.source, "model_hash": model.file.hash, "digits": len(images), "pixels": int(pixels),
+        "model": model.file.source, "model_hash": model.file.hash, "coding": args.coding, "digits": len(images),
+        "pixels": int(pixels),
         "round_trip_exact": exact,
         "file_bytes": len(data), "payload_bytes": payload_bytes(data),
         "file_bpp": 8 * len(data) / pixels, "payload_bpp": 8 * payload_bytes(data) / pixels,

@@ -6,12 +6,14 @@ causal template). This stage does both, as a context-mixing compressor would (Ma
 logistic mixing): for every coded pixel
 
     s_d         = the DARN's logit (its integer logit on the probability table's grid, Eq. 8-10),
-    s_1..s_3    = stretch((n1 + 1/2) / (n + 1)) of the counts n0, n1 of the pixel's context in
-                  three context models, the 10, 16 and 30 nearest causal neighbours in the tile
-                  (the largest hashed into 2**22 slots) — Krichevsky-Trofimov estimates,
-    P(1)        = squash(sum_i w_i s_i + w_bias), with the weights w chosen by how often the
-                  largest context has been seen (6 buckets), learned online by gradient steps on
-                  the code length.
+    s_1..s_6    = stretch(p_i) for six context models, the 10, 16, 30, 44, 60 and 90 nearest causal
+                  neighbours in the tile (radius 7; those over 16 pixels hashed into 2**22 slots),
+                  each counting n0, n1 per pattern: p_i is an adaptive estimate for each small
+                  count state (n0, n1 < 16), learned from the archive, and the Krichevsky-Trofimov
+                  estimate (n1 + 1/2) / (n + 1) beyond,
+    P(1)        = squash(s_d w_d + sum_i w_i s_i + w_bias), with the weight set chosen by how often
+                  the two largest contexts have been seen (6 x 4 buckets), learned online by
+                  gradient steps on the code length.
 
 Everything is integer arithmetic (numba kernels below), and ``stretch`` and ``squash`` are both read
 from the model file's probability table, so both sides compute the same probabilities on every
@@ -42,12 +44,16 @@ CONTEXT_RADIUS = 7
 HASH_BITS = 22                   # larger ones are hashed into 2**22 slots
 COUNT_LIMIT = 255                # n0 + n1 above this: both halved (forget old statistics; fits a byte)
 NO_INK = -(1 << 40)              # last_ink of a tile without ink so far
-BUCKETS = 6                      # mixer weight sets: how often the largest context was seen
+SEEN_LEVELS = 6                  # mixer weight sets: log2 of how often the largest context was seen,
+SECOND_LEVELS = 4                # times that of the second largest
+BUCKETS = SEEN_LEVELS * SECOND_LEVELS
 WEIGHT_SHIFT = 16                # mixer weights are integers at scale 2**16
 LEARNING_RATE = 41               # weight step = sum(error * input) * 41 / 2**26 / sqrt(tiles): about 0.02
 RATE_SHIFT = 26
-GRADIENT_CLAMP = 4096
 BIAS_INPUT = 128                 # the bias input: a logit of 1 on the 1/128 grid
+STATES = 16                      # count states n0, n1 < 16 have a learned estimate ...
+STATE_BITS = 22                  # ... at scale 2**22, a running mean of the pixels seen in that state
+STATE_LIMIT = 1023               # (over at most the last ~1023 of them)
 KT_BITS = 16                     # count estimates are read at 16 bits before their stretch
 
 
@@ -69,24 +75,36 @@ def _isqrt(n: int) -> int:
 
 
 @numba.njit(cache=True)
-def _lookup_one(t, i, slot, counts, stretch16, slots, inputs, buckets, largest):
-    """Context model i of tile t reads the counts at ``slot``: its KT estimate's stretch goes to
-    inputs[t, 1 + i]; the largest context also sets the tile's mixer bucket (log2 of its count)."""
-    slots[t, i] = slot
-    a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
-    k = ((2 * b1 + 1) << (KT_BITS - 1)) // (a + b1 + 1)
-    inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
-    if largest:
-        seen = a + b1 + 1
-        bucket = 0
-        while seen > 1 and bucket < BUCKETS - 1:
-            seen >>= 1
-            bucket += 1
-        buckets[t] = bucket
+def _role(i, n):
+    return 1 if i == n - 1 else (2 if i == n - 2 else 0)
 
 
 @numba.njit(cache=True)
-def _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+def _lookup_one(t, i, slot, counts, state_map, stretch16, slots, inputs, buckets, role):
+    """Context model i of tile t reads the counts at ``slot``: the stretch of its estimate (the state
+    map's for small counts, KT's beyond) goes to inputs[t, 1 + i]; the two largest contexts set the
+    tile's mixer bucket (role 2: the second largest, role 1: the largest)."""
+    slots[t, i] = slot
+    a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
+    if a < STATES and b1 < STATES:
+        k = state_map[i, a, b1, 0] >> (STATE_BITS - KT_BITS)
+    else:
+        k = ((2 * b1 + 1) << (KT_BITS - 1)) // (a + b1 + 1)
+    inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
+    if role:
+        seen = a + b1 + 1
+        bucket = 0
+        while seen > 1 and bucket < (SEEN_LEVELS if role == 1 else SECOND_LEVELS) - 1:
+            seen >>= 1
+            bucket += 1
+        if role == 2:
+            buckets[t] = SEEN_LEVELS * bucket
+        else:
+            buckets[t] += bucket
+
+
+@numba.njit(cache=True)
+def _count_lookup(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
                   last_ink, white_below):
     """For every tile t of the batch, the slots of pixel p's contexts (neighbours = its row of the
     neighbour index, into ``values`` whose last column is 0) and their count estimates (inputs[:, 1:]).
@@ -95,7 +113,7 @@ def _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16
     for t in range(values.shape[0]):
         if last_ink[t] < white_below:
             for i in range(sizes.shape[0]):
-                _lookup_one(t, i, offsets[i], counts, stretch16, slots, inputs, buckets, i == sizes.shape[0] - 1)
+                _lookup_one(t, i, offsets[i], counts, state_map, stretch16, slots, inputs, buckets, _role(i, sizes.shape[0]))
             continue
         chained, word, i = np.uint64(0), np.uint64(0), 0
         for b in range(columns.shape[0]):
@@ -106,20 +124,24 @@ def _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16
                     c = np.int64(word)
                 else:
                     c = np.int64(((chained ^ word) * np.uint64(GOLDEN)) >> np.uint64(64 - HASH_BITS))
-                _lookup_one(t, i, offsets[i] + c, counts, stretch16, slots, inputs, buckets, i == sizes.shape[0] - 1)
+                _lookup_one(t, i, offsets[i] + c, counts, state_map, stretch16, slots, inputs, buckets, _role(i, sizes.shape[0]))
                 i += 1
             if (b + 1) % WORD_BITS == 0:
                 chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
 
 
 @numba.njit(cache=True)
-def _count_update(slots, bits, live, counts, last_ink, p):
+def _count_update(slots, bits, live, counts, state_map, last_ink, p):
     for t in range(slots.shape[0]):
         if live[t]:
             if bits[t]:
                 last_ink[t] = p
             for i in range(slots.shape[1]):
                 s = slots[t, i]
+                if counts[s, 0] < STATES and counts[s, 1] < STATES:
+                    entry = state_map[i, counts[s, 0], counts[s, 1]]
+                    entry[0] += ((np.int64(bits[t]) << (STATE_BITS + 1)) - 2 * entry[0]) // (2 * entry[1] + 3)
+                    entry[1] = min(entry[1] + 1, STATE_LIMIT)
                 a = np.int64(counts[s, 0]) + (1 - np.int64(bits[t]))
                 b = np.int64(counts[s, 1]) + np.int64(bits[t])
                 if a + b > COUNT_LIMIT:
@@ -150,7 +172,7 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
             error = (np.int64(bits[t]) << PROB_BITS) - k[t]
             tiles[buckets[t]] += 1
             for i in range(n_inputs):
-                gradient[buckets[t], i] += error * min(max(inputs[t, i], -GRADIENT_CLAMP), GRADIENT_CLAMP)
+                gradient[buckets[t], i] += error * inputs[t, i]
     for b in range(BUCKETS):
         if tiles[b]:
             scale = _isqrt(tiles[b]) << RATE_SHIFT
@@ -159,9 +181,9 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
 
 
 @numba.njit(cache=True)
-def _predict(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+def _predict(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
              last_ink, p, width, grid_logit, weights, prob_table, k):
-    _count_lookup(values, neighbours, columns, sizes, offsets, counts, stretch16, slots, inputs, buckets,
+    _count_lookup(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
                   last_ink, _white_below(p, width))
     for t in range(inputs.shape[0]):
         inputs[t, 0] = grid_logit[t]
@@ -169,8 +191,8 @@ def _predict(values, neighbours, columns, sizes, offsets, counts, stretch16, slo
 
 
 @numba.njit(cache=True)
-def _update(slots, bits, live, counts, last_ink, p, inputs, buckets, k, weights):
-    _count_update(slots, bits, live, counts, last_ink, p)
+def _update(slots, bits, live, counts, state_map, last_ink, p, inputs, buckets, k, weights):
+    _count_update(slots, bits, live, counts, state_map, last_ink, p)
     _mix_update(inputs, buckets, bits, live, k, weights)
 
 
@@ -181,7 +203,7 @@ def _white_below(p, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, stretch16, width, estimates, buckets):
+def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, state_map, stretch16, width, estimates, buckets):
     """The encoder's _count_lookup/_count_update over every position of a batch: the count
     estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
     tiles, pixels = live.shape
@@ -190,9 +212,9 @@ def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, stret
     bucket = np.zeros(tiles, np.int64)
     last_ink = np.full(tiles, NO_INK, np.int64)
     for p in range(pixels):
-        _count_lookup(values, neighbours[p], columns, sizes, offsets, counts, stretch16, slots, inputs, bucket,
+        _count_lookup(values, neighbours[p], columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
-        _count_update(slots, values[:, p], live[:, p], counts, last_ink, p)
+        _count_update(slots, values[:, p], live[:, p], counts, state_map, last_ink, p)
         for t in range(tiles):
             buckets[t, p] = bucket[t]
             for i in range(sizes.shape[0]):
@@ -234,6 +256,9 @@ class AdaptiveContexts:
         slots = [1 << int(min(n, HASH_BITS) if n > DIRECT_BITS else n) for n in self.sizes]
         self.offsets = np.cumsum([0] + slots[:-1]).astype(np.int64)
         self.counts = np.zeros((sum(slots), 2), np.uint8)      # n0, n1 side by side: one cache line
+        n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
+        self.state_map = np.zeros((len(self.sizes), STATES, STATES, 2), np.int64)
+        self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)   # starts at the KT estimate
         self.prob_table = np.ascontiguousarray(prob_table, dtype=np.int64)
         self.stretch16 = stretch_table(self.prob_table)
 
@@ -251,7 +276,7 @@ class AdaptiveContexts:
         estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
         buckets = np.zeros((tiles, pixels), np.int8)
         _count_pass(values, np.ascontiguousarray(mask), self.neighbours, self.columns, self.sizes,
-                    self.offsets, self.counts, self.stretch16, self.width, estimates, buckets)
+                    self.offsets, self.counts, self.state_map, self.stretch16, self.width, estimates, buckets)
         return estimates, buckets
 
     def mixer(self, mask: np.ndarray) -> "BatchMixer":
@@ -287,7 +312,7 @@ class BatchMixer:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
         holds the pixels decoded so far and a last column of zeros."""
         c = self.contexts
-        _predict(values, c.neighbours[p], c.columns, c.sizes, c.offsets, c.counts, c.stretch16,
+        _predict(values, c.neighbours[p], c.columns, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
                  self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
                  self.weights, c.prob_table, self._k)
         return self._k
@@ -295,4 +320,4 @@ class BatchMixer:
     def update(self, p: int, bits: np.ndarray) -> None:
         """Decoder: learn from the pixels just decoded at position ``p``."""
         c, live = self.contexts, self.mask[:, p]
-        _update(self._slots, bits, live, c.counts, self._last_ink, p, self._inputs, self._buckets, self._k, self.weights)
+        _update(self._slots, bits, live, c.counts, c.state_map, self._last_ink, p, self._inputs, self._buckets, self._k, self.weights)
