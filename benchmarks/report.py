@@ -59,16 +59,22 @@ def main() -> None:
            "training or for choosing anything (MNIST test and the CCITT pages are reported on only).", ""]
     archive = load("mnist_archive.json")
     evaluation = load("mnist_eval.json")
+    first = load("mnist_v1_eval.json")
     small = load("mnist16_eval.json")
     training = {name: f"{t['wall_minutes']:.0f} min, {t['epochs_run']} epochs, {t['device']}"
-                for name, t in (("mnist", load("train_mnist.json")), ("mnist16", load("train_mnist16.json"))) if t}
+                for name, t in (("mnist-v1", load("train_mnist_v1.json")), ("mnist16", load("train_mnist16.json"))) if t}
+    tuned = load("train_mnist_table.json")
+    if tuned and "mnist-v1" in training:
+        training["mnist"] = (f"mnist-v1 ({training['mnist-v1']}) then {tuned['wall_minutes']:.0f} min, "
+                             f"{tuned['epochs_run']} epochs with the table, {tuned['device']}")
     out += ["## Binarised MNIST: the model (issue 2)", "",
             "Static binarised MNIST, 10,000 test digits, nats per digit. The bound is the −ELBO (expected",
             "description length); −log p is importance-sampled (Eq. 16) or exact (enumeration, ≤ 16 units).", "",
             "| model | −log p (nats) | bound (nats) | bound (bits/pixel) | training |", "|---|---|---|---|---|"]
     for name, (nll, bound) in PAPER_TABLE2.items():
         out.append(f"| {name} | {nll} | {bound} | {bound / 784 / 0.6931471805599453:.4f} | — |")
-    for label, result, key in (("darncodec `mnist` (200 units, local visible)", evaluation, "mnist"),
+    for label, result, key in (("darncodec `mnist` (200 units, local visible + 16-pixel context table)", evaluation, "mnist"),
+                               ("darncodec `mnist-v1` (200 units, local visible)", first, "mnist-v1"),
                                ("darncodec `mnist16` (16 units, factorised visible)", small, "mnist16")):
         if not result:
             continue
@@ -79,15 +85,16 @@ def main() -> None:
             nll = f"{mean['is_nll_nats']:.2f} ± {mean['is_ci95_nats']:.3f} (IS, S={mean['is_samples']}, {mean['is_repeats']} repeats)"
         out.append(f"| {label} | {nll} | {mean['elbo_nats']:.2f} | {mean['elbo_bpp']:.4f} | {training.get(key, '')} |")
     out += ["", "Commands: `darncodec eval -m mnist ../shared/data/binarized_mnist/binarized_mnist.npz:test "
-            "--samples 100 --repeats 10 --json` (and `-m mnist16`); the JSON `mean` block is kept in "
-            "`mnist_eval.json` / `mnist16_eval.json`. Training commands and times: [models.md](models.md).", ""]
-    larger = load("mnist_eval_s1000.json")
+            "--samples 100 --repeats 10 --json` (and `-m mnist-v1`, `-m mnist16`; 8 minutes for `mnist`); the JSON "
+            "`mean` block is kept in `mnist_eval.json` / `mnist_v1_eval.json` / `mnist16_eval.json`. Training "
+            "commands and times: [models.md](models.md).", ""]
+    larger = load("mnist_v1_eval_s1000.json")
     if larger:
         mean = larger["mean"]
-        out += [f"With more importance samples, `mnist`: −log p ≈ {mean['is_nll_nats']:.3f} ± {mean['is_ci95_nats']:.3f} nats "
-                f"(S={mean['is_samples']}, {mean['is_repeats']} repeats; `darncodec eval -m mnist "
+        out += [f"With more importance samples, `mnist-v1`: −log p ≈ {mean['is_nll_nats']:.3f} ± {mean['is_ci95_nats']:.3f} nats "
+                f"(S={mean['is_samples']}, {mean['is_repeats']} repeats; `darncodec eval -m mnist-v1 "
                 "../shared/data/binarized_mnist/binarized_mnist.npz:test --samples 1000 --repeats 3 --elbo-samples 1 "
-                "--json`, `mean` block in `mnist_eval_s1000.json`, 19 minutes on one core): the estimate still falls "
+                "--json`, `mean` block in `mnist_v1_eval_s1000.json`, 19 minutes on one core): the estimate still falls "
                 "with S, but slowly.", ""]
     if evaluation and "quantised_elbo_nats" in evaluation["mean"]:
         mean = evaluation["mean"]
@@ -113,8 +120,9 @@ def main() -> None:
     if archive:
         a = archive
         out += ["## Binarised MNIST: the codec (issue 3)", "",
-                f"The {a['digits']:,} test digits as one archive with `{Path(a['model']).name}` "
-                f"(round trip exact: {a['round_trip_exact']}).", "",
+                f"The {a['digits']:,} test digits as one archive with `{Path(a['model']).name}`, static coding "
+                f"(`compress --static`: the model's probabilities alone, so the file should match its −ELBO; "
+                f"round trip exact: {a['round_trip_exact']}).", "",
                 "| quantity | value |", "|---|---|",
                 f"| whole file | {a['file_bytes']:,} bytes, {a['file_bpp']:.4f} bits/pixel |",
                 f"| payload (ANS words) | {a['payload_bytes']:,} bytes, {a['payload_bpp']:.4f} bits/pixel |",
@@ -132,26 +140,38 @@ def main() -> None:
                 f"- the payload codes {a['one_digit']['coded_cost_bits']} bits: the first tile of a file gets no bits "
                 f"back (h is the mode of q and is paid in full), against {a['quantised_elbo_bits'] / a['digits']:.1f} "
                 "bits (the mean −ELBO) for a digit inside an archive.",
-                "", f"Command: `python benchmarks/mnist_archive.py --model mnist --json docs/results/mnist_archive.json` "
-                f"({a['machine']}).", ""]
+                "", f"Command: `python -m benchmarks.mnist_archive --model mnist --coding static --json "
+                f"docs/results/mnist_archive.json` ({a['machine']}).", ""]
+    mixed = load("mnist_archive_adaptive.json")
+    if mixed:
+        m = mixed
+        out += [f"With adaptive coding (the default of `darncodec compress`): {m['file_bytes']:,} bytes "
+                f"({m['file_bpp']:.4f} bits/pixel; payload ÷ the model's −ELBO {m['payload_over_quantised_elbo']:.4f}), "
+                f"compress {m['compress_seconds']:.2f} s, decompress {m['decompress_seconds']:.2f} s, round trip "
+                f"exact: {m['round_trip_exact']}. Command: `python -m benchmarks.mnist_archive --model mnist --coding "
+                "adaptive --json docs/results/mnist_archive_adaptive.json`.", ""]
     bench = load("bench_mnist.json")
     if bench:
         out += bench_section("### Against the classic codecs (the same 10,000 digits tiled into one 2800×2800 image)",
                              bench, MNIST_BENCH, ". darncodec codes the digits as one 10,000-image archive; the "
                              "baselines code the tiled image.")
         out += ["![MNIST bench](results/bench_mnist.png)", ""]
-    page = load("page_speed.json")
-    if page:
-        out += ["### One 1728×2376 page (CCITT 1) with the default model (`docs`)", "",
-                f"Model `{Path(page['model']).name}`: {page['bytes']:,} bytes, "
-                f"compress {page['compress_seconds']:.2f} s ({page['compress_mpixels_per_s']:.2f} MP/s), "
-                f"decompress {page['decompress_seconds']:.2f} s ({page['decompress_mpixels_per_s']:.2f} MP/s), "
-                f"exact: {page['round_trip_exact']}. Command: `python -m benchmarks.page_speed --json "
-                "docs/results/page_speed.json`.", ""]
+    for name, label, option in (("page_speed.json", "CCITT 1", ""),
+                                ("page_speed_ccitt7.json", "CCITT 7, the densest page",
+                                 " --page ../shared/data/bilevel_docs/ccitt/ccitt7.pbm")):
+        page = load(name)
+        if page:
+            out += [f"### One 1728×2376 page ({label}) with the default model (`docs`)", "",
+                    f"Model `{Path(page['model']).name}`, adaptive coding: {page['bytes']:,} bytes, "
+                    f"compress {page['compress_seconds']:.2f} s ({page['compress_mpixels_per_s']:.2f} MP/s), "
+                    f"decompress {page['decompress_seconds']:.2f} s ({page['decompress_mpixels_per_s']:.2f} MP/s), "
+                    f"exact: {page['round_trip_exact']}, after loading the compiled kernels once (the first run after "
+                    f"installing compiles them, a few seconds). Command: `python -m benchmarks.page_speed{option} "
+                    f"--json docs/results/{name}`.", ""]
     ccitt = load("bench_ccitt.json")
     if ccitt:
         out += bench_section("## CCITT fax pages 1–8 (issues 4 and 5)", ccitt, CCITT_BENCH,
-                             " (darncodec with the default model, `docs`; the eight pages are one archive).")
+                             " (darncodec with the default model, `docs`, adaptive coding; the eight pages are one archive).")
         wrong = load("bench_ccitt_mnist_model.json")
         if wrong:
             row = wrong["codecs"][0]
@@ -161,6 +181,20 @@ def main() -> None:
                     "trained on.", ""]
         out += per_page_table(ccitt)
         out += ["", "![CCITT bench](results/bench_ccitt.png)", ""]
+    gain = load("adaptive_gain.json")
+    if gain:
+        out += ["### Static and adaptive coding on non-test images (issue 5)", "",
+                "The images the adaptive stage was designed on (the tile-borders benchmark's held-out document "
+                "images, which the default model saw in training, and two pages rendered with an unseen seed), each "
+                "compressed alone with the default model; bytes.", "",
+                "| image | size | static | adaptive | JBIG1 |", "|---|---|---|---|---|"]
+        for row in gain["images"]:
+            out.append(f"| {row['image']} | {row['width']}×{row['height']} | {row['static_bytes']:,} | "
+                       f"{row['adaptive_bytes']:,} | {row['jbig1_bytes']:,} |")
+        t = gain["totals"]
+        out += [f"| total | | {t['static_bytes']:,} | {t['adaptive_bytes']:,} ({t['adaptive_bytes'] / t['static_bytes'] - 1:+.0%}) "
+                f"| {t['jbig1_bytes']:,} |", "",
+                "Command: `python -m benchmarks.adaptive_gain --json docs/results/adaptive_gain.json`.", ""]
     borders = load("tile_borders.json")
     if borders:
         whole = {row["context_pixels"]: row["held_out_bytes"] for row in borders["static_context_model"] if not row["tile"]}

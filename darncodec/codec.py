@@ -16,7 +16,7 @@ from darncodec.coding import container
 from darncodec.coding.adaptive import AdaptiveContexts
 from darncodec.coding.bitsback import BitsBackCodec, pop_flags, push_flags
 from darncodec.coding.integer_model import IntegerDARN
-from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
+from darncodec.coding.tiling import adaptive_schedule, batch_schedule, from_tiles, tile_masks, to_tiles
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
@@ -85,13 +85,15 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
-    schedule = batch_schedule(len(tiles), max_batch)
+    schedule = coding_schedule([len(c[0]) for c in cut], max_batch, adaptive)
     counted = {}
     if adaptive:  # the counts see the pixels in decoding order, before anything is coded
         contexts = coder_model.adaptive_contexts()
-        counted = {start: contexts.count_pass(tiles[start:stop], masks[start:stop]) for start, stop in reversed(schedule)}
+        for start, stop, group in reversed(schedule):
+            contexts.enter_group(group)
+            counted[start] = contexts.count_pass(tiles[start:stop], masks[start:stop])
     flags = []
-    for start, stop in schedule:
+    for start, stop, _ in schedule:
         bits_back = start > 0 and (not adaptive or enough_to_pop(coder, codec, tiles[start:stop]))
         mixing = (contexts.mixer(masks[start:stop]), counted.pop(start)) if adaptive else None
         costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, mixing)
@@ -105,6 +107,14 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
     return data
+
+
+def coding_schedule(tiles_per_image: list[int], max_batch: int, adaptive: bool) -> list[tuple[int, int, int]]:
+    """(start, stop, group) of every batch: static coding's doubling batches over all tiles (one
+    group), or adaptive coding's batches per group of images."""
+    if adaptive:
+        return adaptive_schedule(tiles_per_image, max_batch)
+    return [(start, stop, 0) for start, stop in batch_schedule(sum(tiles_per_image), max_batch)]
 
 
 def enough_to_pop(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray) -> bool:
@@ -150,12 +160,15 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     if header.adaptive and not chosen.can_adapt:
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
     contexts = chosen.adaptive_contexts() if header.adaptive else None
-    schedule = batch_schedule(len(tiles), header.max_batch)
+    schedule = coding_schedule([len(m) for m in masks_per_image], header.max_batch, header.adaptive)
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        flags = pop_flags(coder, len(schedule)) if header.adaptive else [start > 0 for start, _ in schedule]
-        for (start, stop), bits_back in reversed(list(zip(schedule, flags))):
-            mixer = contexts.mixer(masks[start:stop]) if contexts else None
+        flags = pop_flags(coder, len(schedule)) if header.adaptive else [start > 0 for start, _, _ in schedule]
+        for (start, stop, group), bits_back in reversed(list(zip(schedule, flags))):
+            mixer = None
+            if contexts:
+                contexts.enter_group(group)
+                mixer = contexts.mixer(masks[start:stop])
             tiles[start:stop] = codec.pop(coder, masks[start:stop], bits_back, mixer)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None

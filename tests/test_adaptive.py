@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from darncodec import codec
-from darncodec.coding import adaptive, container
+from darncodec.coding import adaptive, container, tiling
 from darncodec.coding.fixed_point import TABLE_HALF, probability_table
 from darncodec.errors import ModelError
 from darncodec.imageio import read_bilevel
@@ -96,13 +96,34 @@ def test_adaptive_coding_pays_on_a_repetitive_page(tiny_model_path) -> None:
         np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
 
 
-def test_many_batches_and_images_round_trip(tiny_model_path) -> None:
+def test_schedule_groups_large_images_alone_and_small_ones_together() -> None:
+    big = tiling.GROUP_TILES
+    schedule = tiling.adaptive_schedule([3, 2, big, 1, big + 5], max_batch=big // 2)
+    assert [group for *_, group in schedule] == [0] * 4 + [1, 1] + [2] + [3, 3, 3]
+    assert schedule[:4] == [(0, 1, 0), (1, 2, 0), (2, 4, 0), (4, 5, 0)]   # the first group doubles
+    assert schedule[4:] == [(5, 5 + big // 2, 1), (5 + big // 2, 5 + big, 1), (5 + big, 6 + big, 2),
+                            (6 + big, 6 + big + big // 2, 3), (6 + big + big // 2, 6 + 2 * big, 3),
+                            (6 + 2 * big, 11 + 2 * big, 3)]
+
+
+@pytest.mark.parametrize("shapes", [[(40, 37)] * 3, [(90, 72), (9, 9), (70, 80)]], ids=["one group", "groups"])
+def test_many_batches_and_images_round_trip(tiny_model_path, shapes) -> None:
     model = codec.coding_model(str(tiny_model_path))
     rng = np.random.default_rng(5)
-    images = [(rng.random((40, 37)) < d).astype(np.uint8) for d in (0.0, 0.05, 0.5)]
-    data = codec.compress(images, model, max_batch=3)
+    images = [(rng.random(shape) < d).astype(np.uint8) for shape, d in zip(shapes, (0.0, 0.05, 0.5))]
+    data = codec.compress(images, model, max_batch=40)
     for (_, bits), image in zip(codec.decompress(data, model), images, strict=True):
         np.testing.assert_array_equal(bits, image)
+
+
+def test_a_page_does_not_inherit_the_previous_pages_counts(tiny_model_path) -> None:
+    """Two large images in one archive cost about what they cost alone (each group starts afresh)."""
+    model = codec.coding_model(str(tiny_model_path))
+    rng = np.random.default_rng(6)
+    pages = [(rng.random((96, 96)) < d).astype(np.uint8) for d in (0.05, 0.4)]
+    together = codec.payload_bytes(codec.compress(pages, model))
+    alone = sum(codec.payload_bytes(codec.compress([page], model)) for page in pages)
+    assert together < alone * 1.01
 
 
 def test_adaptive_needs_a_local_visible_layer(tmp_path) -> None:

@@ -22,8 +22,9 @@ machine.
 Order and bits back. Pixels are decoded batch by batch (the batches in reverse of the order the
 encoder pushes them, darncodec.codec), inside a batch position by position, all tiles of the batch
 at once; states are updated after each position from all the tiles' pixels. The counts depend only
-on pixels, so they carry over the whole archive: the encoder computes every pixel's count
-estimates in decoding order before it codes anything. The mixer weights also depend on the DARN's
+on pixels, so they carry over a whole group of images (tiling.adaptive_schedule: a page, or a run of
+small images): the encoder computes every pixel's count estimates in decoding order before it
+codes anything. The mixer weights also depend on the DARN's
 logits, which depend on the h that bits back pops; the encoder only knows those batch by batch, so
 the mixer starts afresh in every batch.
 """
@@ -42,7 +43,7 @@ WORD_BITS = 60                   # larger contexts are read 60 pixels at a time 
 GOLDEN = 0x9E3779B97F4A7C15      # Fibonacci hashing's multiplier
 CONTEXT_RADIUS = 7
 HASH_BITS = 22                   # larger ones are hashed into 2**22 slots
-COUNT_LIMIT = 255                # n0 + n1 above this: both halved (forget old statistics; fits a byte)
+COUNT_LIMIT = 60                # n0 + n1 above this: both halved (forget old statistics; fits a byte)
 NO_INK = -(1 << 40)              # last_ink of a tile without ink so far
 SEEN_LEVELS = 6                  # mixer weight sets: log2 of how often the largest context was seen,
 SECOND_LEVELS = 4                # times that of the second largest
@@ -256,11 +257,22 @@ class AdaptiveContexts:
         slots = [1 << int(min(n, HASH_BITS) if n > DIRECT_BITS else n) for n in self.sizes]
         self.offsets = np.cumsum([0] + slots[:-1]).astype(np.int64)
         self.counts = np.zeros((sum(slots), 2), np.uint8)      # n0, n1 side by side: one cache line
-        n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
         self.state_map = np.zeros((len(self.sizes), STATES, STATES, 2), np.int64)
-        self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)   # starts at the KT estimate
         self.prob_table = np.ascontiguousarray(prob_table, dtype=np.int64)
         self.stretch16 = stretch_table(self.prob_table)
+        self.group: int | None = None
+        self.enter_group(0)
+
+    def enter_group(self, group: int) -> None:
+        """Start afresh (counts zero, state maps at the KT estimates) when a new group of images
+        begins, in decoding order."""
+        if group == self.group:
+            return
+        self.group = group
+        self.counts[:] = 0
+        n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
+        self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)
+        self.state_map[..., 1] = 0
 
     @property
     def inputs(self) -> int:
