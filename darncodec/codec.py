@@ -16,7 +16,7 @@ from darncodec.coding import container
 from darncodec.coding.adaptive import AdaptiveContexts
 from darncodec.coding.bitsback import BitsBackCodec, pop_flags, push_flags
 from darncodec.coding.integer_model import IntegerDARN
-from darncodec.coding.tiling import adaptive_schedule, batch_schedule, from_tiles, tile_masks, to_tiles
+from darncodec.coding.tiling import GROUP_TILES, adaptive_schedule, batch_schedule, from_tiles, tile_masks, to_tiles
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
@@ -65,14 +65,12 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
              with_costs: bool = False, adaptive: bool | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
-    ``adaptive``: code p(x|h) through page-adaptive mixing (coding.adaptive); by default wherever
-    the model allows it (a local visible layer). ``with_costs`` also returns each image's coded cost
-    in bits: the sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually
+    ``adaptive``: code p(x|h) through page-adaptive mixing (coding.adaptive); by default where the
+    model allows it (a local visible layer) and some image has at least GROUP_TILES tiles.
+    ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually
     used (p(x|h) after mixing)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
-    if adaptive is None:
-        adaptive = coder_model.can_adapt
-    elif adaptive and not coder_model.can_adapt:
+    if adaptive and not coder_model.can_adapt:
         raise ModelError(f"{coder_model.file.source}: adaptive mixing needs a model with a local visible layer")
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -80,6 +78,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     images = [_check_image(bits, name) for bits, name in zip(images, names)]
     tile_h, tile_w = coder_model.tile
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
+    if adaptive is None:  # it pays on pages; on small images (digits) it costs time and gains little
+        adaptive = coder_model.can_adapt and max((len(c[0]) for c in cut), default=0) >= GROUP_TILES
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()

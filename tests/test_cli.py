@@ -413,14 +413,14 @@ def test_bad_option_combinations(tmp_path, model):
 
 
 def test_static_and_adaptive_coding(tmp_path, model):
-    write_bilevel(tmp_path / "a.png", bits(20, 30, seed=17))
+    write_bilevel(tmp_path / "a.png", bits(80, 72, seed=17))   # 90 tiles: a page, coded adaptively by default
     ok(["compress", "-m", model, "--static", "-o", tmp_path / "s.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "a.png"])
     assert json.loads(ok(["info", "--json", tmp_path / "s.darn"]).stdout)["coding"] == "static"
     assert json.loads(ok(["info", "--json", tmp_path / "d.darn"]).stdout)["coding"] == "adaptive"
     for name in ("s", "d"):
         ok(["decompress", "-m", model, "-o", tmp_path / f"{name}.png", tmp_path / f"{name}.darn"])
-        np.testing.assert_array_equal(read_bilevel(tmp_path / f"{name}.png")[0][1], bits(20, 30, seed=17))
+        np.testing.assert_array_equal(read_bilevel(tmp_path / f"{name}.png")[0][1], bits(80, 72, seed=17))
     fails(["compress", "-m", "mnist16", "--adaptive", "-o", tmp_path / "x.darn", tmp_path / "a.png"],
           needle="local visible layer")
     assert not (tmp_path / "x.darn").exists()

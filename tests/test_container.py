@@ -110,7 +110,7 @@ def test_read_header_fields(archive, model):
 def test_fixed_fields_are_little_endian(archive, model):
     magic, version, coder, precision, cversion, model_hash, th, tw, max_batch, _ = struct.unpack_from(
         "<4sBBBB32sHHII", archive)
-    assert (magic, version, coder, precision, cversion) == (b"DARN", 1, container.CODER_ADAPTIVE, 24, 0x05)
+    assert (magic, version, coder, precision, cversion) == (b"DARN", 1, container.CODER_STATIC, 24, 0x05)
     assert model_hash.hex() == model.file.hash
     assert (th, tw, max_batch) == (8, 8, codec.MAX_BATCH)
 
@@ -233,6 +233,13 @@ def test_version_from_the_future(archive, model):
     for cut in (5, 20, 60):  # said even when the rest of a newer file is not understood
         with pytest.raises(FormatError, match="newer darncodec"):
             codec.read_header(bytes(newer[:cut]))
+
+
+def test_adaptive_archives_say_so(model):
+    page = (np.random.default_rng(8).random((72, 72)) < 0.1).astype(np.uint8)   # 81 tiles: a page
+    data = codec.compress([page], model)
+    assert data[5] == container.CODER_ADAPTIVE and codec.read_header(data).adaptive
+    assert_round_trip(data, model, [page], ["image0"])
 
 
 def test_unsupported_coder_settings(archive, model):
