@@ -6,6 +6,7 @@ file are used here, so both sides compute identical probabilities (docs/coding.m
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,19 +86,21 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
-    schedule = coding_schedule([len(c[0]) for c in cut], max_batch, adaptive)
-    counted = {}
-    if adaptive:  # the counts see the pixels in decoding order, before anything is coded
-        contexts = coder_model.adaptive_contexts()
-        for start, stop, group in reversed(schedule):
-            contexts.enter_group(group)
-            counted[start] = contexts.count_pass(tiles[start:stop], masks[start:stop])
+    contexts = coder_model.adaptive_contexts() if adaptive else None
     flags = []
-    for start, stop, _ in schedule:
-        bits_back = start > 0 and (not adaptive or enough_to_pop(coder, codec, tiles[start:stop]))
-        mixing = (contexts.mixer(masks[start:stop]), counted.pop(start)) if adaptive else None
-        costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, mixing)
-        flags.append(bits_back)
+    for group, batches in itertools.groupby(coding_schedule([len(c[0]) for c in cut], max_batch, adaptive),
+                                            key=lambda batch: batch[2]):
+        batches = list(batches)
+        counted = {}
+        if contexts:  # the group's counts see its pixels in decoding order, before any is coded
+            contexts.enter_group(group)
+            counted = {start: contexts.count_pass(tiles[start:stop], masks[start:stop])
+                       for start, stop, _ in reversed(batches)}
+        for start, stop, _ in batches:
+            bits_back = start > 0 and (not adaptive or enough_to_pop(coder, codec, tiles[start:stop]))
+            mixing = (contexts.mixer(masks[start:stop]), counted.pop(start)) if contexts else None
+            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, mixing)
+            flags.append(bits_back)
     if adaptive:
         push_flags(coder, flags)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
