@@ -49,7 +49,9 @@ def _to_terminal() -> bool:
 @click.option("-m", "--model", default=None, help="Embedded model name or model file (default: the default model).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Binarise grey or colour input: luminance below T*255 is ink.")
-@click.option("--json", "as_json", is_flag=True, help="Print per input: pixels, bytes, bits per pixel, -ELBO bits.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print per input: coding, pixels, bytes, bits per pixel, the model's -ELBO bits (what static "
+                   "coding costs; adaptive coding's bytes are usually fewer).")
 @click.option("--adaptive/--static", default=None,
               help="Sharpen the model's probabilities with what the archive has shown so far (page-adaptive "
                    "mixing; the default wherever the model has a local visible layer), or code with the "
@@ -105,7 +107,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
 def _report(target: str, images, data: bytes, chosen) -> dict:
     from darncodec.coding.elbo import negative_elbo_bits
     from darncodec.coding.tiling import to_tiles
-    from darncodec.codec import payload_bytes
+    from darncodec.codec import payload_bytes, read_header
 
     rng = np.random.default_rng(0)
     pixels = sum(bits.size for _, bits in images)
@@ -113,7 +115,8 @@ def _report(target: str, images, data: bytes, chosen) -> dict:
     for _, bits in images:
         tiles, mask = to_tiles(bits, *chosen.tile)
         elbo += negative_elbo_bits(chosen.network, tiles, mask, rng).sum()
-    return {"output": target, "images": len(images), "pixels": int(pixels), "bytes": len(data),
+    return {"output": target, "coding": "adaptive" if read_header(data).adaptive else "static",
+            "images": len(images), "pixels": int(pixels), "bytes": len(data),
             "payload_bytes": payload_bytes(data), "bits_per_pixel": 8 * len(data) / pixels,
             "payload_bits_per_pixel": 8 * payload_bytes(data) / pixels,
             "elbo_bits": float(elbo), "elbo_bits_per_pixel": float(elbo / pixels),
