@@ -7,7 +7,6 @@ import math
 
 import click
 import numpy as np
-import torch
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option
@@ -68,6 +67,8 @@ def _flat_examples(model_file, inputs, threshold):
 @device_option
 def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold, seed, as_json, device) -> None:
     """-ELBO, importance-sampled and exact -log p(x) of INPUTS (images, folders, .npz), in nats and bits/pixel."""
+    import torch
+
     from darncodec.coding.elbo import negative_elbo_bits
     from darncodec.coding.integer_model import IntegerDARN
     from darncodec.evaluation import (MAX_ENUMERATED_UNITS, Estimate, exact_nll, importance_sampled_nll,
@@ -126,6 +127,8 @@ def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold
 @click.option("-f", "--force", is_flag=True)
 def sample_command(model, count, output, seed, force) -> None:
     """Draw ancestral samples (paper section 2.3) and write them as one grid image."""
+    import torch
+
     from darncodec.bench.runner import concat_tiles
     from darncodec.fileio import check_writable, write_atomically
     from darncodec.imageio import write_bilevel

@@ -7,16 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-import torch
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
-from darncodec.model.darn import DARN
-from darncodec.model.io import build_float_model, with_context_table
-from darncodec.zoo import load_model_file
-from darncodec.training.datasets import load_training_corpus
-from darncodec.training.trainer import TrainSettings, train
 
 
 @main.command("train")
@@ -56,6 +50,14 @@ def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tile
                   skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes, seed,
                   threads, device, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4)."""
+    import torch  # here, not at the top: the coding commands do without it
+
+    from darncodec.model.darn import DARN
+    from darncodec.model.io import build_float_model, with_context_table
+    from darncodec.training.datasets import load_training_corpus
+    from darncodec.training.trainer import TrainSettings, train
+    from darncodec.zoo import load_model_file
+
     output = Path(output)
     if output.exists() and not force:
         raise click.UsageError(f"{output} exists; use --force to overwrite it")

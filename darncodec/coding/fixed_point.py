@@ -13,7 +13,6 @@ on BLAS or a GPU); every value and partial sum is an integer below 2**52, where 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 LOGIT_SHIFT = 18          # logits and pre-activations are integers at scale 2**18
 TANH_BITS = 6             # tanh outputs are integer levels at scale 2**6 (-64..64)
@@ -62,13 +61,18 @@ class ExactMatmul:
     """Integer matrix products through float64 on a chosen device: exact while |sums| < 2**52."""
 
     def __init__(self, device: str = "cpu") -> None:
-        self.device = torch.device(device)
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = False
+        self.torch = None
+        if device != "cpu":  # torch only where it is needed: importing it costs a second per command
+            import torch
+
+            self.torch, self.device = torch, torch.device(device)
+            if self.device.type == "cuda":
+                torch.backends.cuda.matmul.allow_tf32 = False
 
     def __call__(self, inputs: np.ndarray, weight_t: np.ndarray) -> np.ndarray:
         """inputs (B, n) @ weight_t (n, m), integer-valued float64 in and out."""
         inputs = np.asarray(inputs, dtype=np.float64)
-        if self.device.type == "cpu":
+        if self.torch is None:
             return inputs @ weight_t
+        torch = self.torch
         return (torch.as_tensor(inputs, device=self.device) @ torch.as_tensor(weight_t, device=self.device)).cpu().numpy()

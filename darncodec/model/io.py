@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from darncodec.errors import ModelError
 from darncodec.fileio import write_atomically
 from darncodec.model.config import DarnConfig
-from darncodec.model.darn import DARN
+
+if TYPE_CHECKING:  # torch is imported where a float model is built, not for coding
+    from darncodec.model.darn import DARN
 
 FORMAT = "darncodec-model-1"
 FLOAT_PREFIX = "float."
@@ -71,6 +73,10 @@ def float_tensors(model: DARN) -> dict[str, np.ndarray]:
 
 
 def build_float_model(config: DarnConfig, tensors: dict[str, np.ndarray], source: str = "model") -> DARN:
+    import torch
+
+    from darncodec.model.darn import DARN
+
     model = DARN(config)
     state = {k[len(FLOAT_PREFIX):]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith(FLOAT_PREFIX)}
     try:
@@ -85,6 +91,8 @@ def with_context_table(model: DARN, table: int) -> DARN:
     """``model`` with a context table of ``table`` pixels added to its local visible layer, the new
     logits zero so that it starts out computing exactly what ``model`` computes (for fine-tuning)."""
     from dataclasses import replace
+
+    from darncodec.model.darn import DARN
 
     grown = DARN(replace(model.config, table=table))
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
