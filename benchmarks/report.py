@@ -88,14 +88,15 @@ def main() -> None:
             "--samples 100 --repeats 10 --json` (and `-m mnist-v1`, `-m mnist16`; 8 minutes for `mnist`); the JSON "
             "`mean` block is kept in `mnist_eval.json` / `mnist_v1_eval.json` / `mnist16_eval.json`. Training "
             "commands and times: [models.md](models.md).", ""]
-    larger = load("mnist_v1_eval_s1000.json")
-    if larger:
-        mean = larger["mean"]
-        out += [f"With more importance samples, `mnist-v1`: −log p ≈ {mean['is_nll_nats']:.3f} ± {mean['is_ci95_nats']:.3f} nats "
-                f"(S={mean['is_samples']}, {mean['is_repeats']} repeats; `darncodec eval -m mnist-v1 "
-                "../shared/data/binarized_mnist/binarized_mnist.npz:test --samples 1000 --repeats 3 --elbo-samples 1 "
-                "--json`, `mean` block in `mnist_v1_eval_s1000.json`, 19 minutes on one core): the estimate still falls "
-                "with S, but slowly.", ""]
+    for name, file, minutes in (("mnist", "mnist_eval_s1000.json", "{minutes}"), ("mnist-v1", "mnist_v1_eval_s1000.json", "19")):
+        larger = load(file)
+        if larger:
+            mean = larger["mean"]
+            minutes = minutes.format(minutes=larger.get("wall_minutes", "?"))
+            out += [f"With more importance samples, `{name}`: −log p ≈ {mean['is_nll_nats']:.3f} ± {mean['is_ci95_nats']:.3f} nats "
+                    f"(S={mean['is_samples']}, {mean['is_repeats']} repeats; `darncodec eval -m {name} "
+                    "../shared/data/binarized_mnist/binarized_mnist.npz:test --samples 1000 --repeats 3 --elbo-samples 1 "
+                    f"--json`, `mean` block in `{file}`, {minutes} minutes on one core).", ""]
     if evaluation and "quantised_elbo_nats" in evaluation["mean"]:
         mean = evaluation["mean"]
         out += [f"Quantised (integer) `mnist` model: −ELBO {mean['quantised_elbo_nats']:.3f} nats per digit vs "
