@@ -105,10 +105,11 @@ def _lookup_one(t, i, slot, counts, state_map, stretch16, slots, inputs, buckets
 
 
 @numba.njit(cache=True)
-def _count_lookup(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
                   last_ink, white_below):
-    """For every tile t of the batch, the slots of pixel p's contexts (neighbours = its row of the
-    neighbour index, into ``values`` whose last column is 0) and their count estimates (inputs[:, 1:]).
+    """For every tile t of the batch, the slots of pixel p's contexts (``context``: pixel p's row of
+    AdaptiveContexts.context, indices into ``values``, whose last column is 0) and their count
+    estimates (inputs[:, 1:]).
     A tile whose last ink pixel comes before ``white_below`` has an all-white context: every code is 0
     (a shortcut to the same slots)."""
     for t in range(values.shape[0]):
@@ -117,8 +118,8 @@ def _count_lookup(values, neighbours, columns, sizes, offsets, counts, state_map
                 _lookup_one(t, i, offsets[i], counts, state_map, stretch16, slots, inputs, buckets, _role(i, sizes.shape[0]))
             continue
         chained, word, i = np.uint64(0), np.uint64(0), 0
-        for b in range(columns.shape[0]):
-            if values[t, neighbours[columns[b]]] > 0:
+        for b in range(context.shape[0]):
+            if values[t, context[b]] > 0:
                 word |= np.uint64(1) << np.uint64(b % WORD_BITS)
             if b + 1 == sizes[i]:
                 if sizes[i] <= DIRECT_BITS:
@@ -182,9 +183,9 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
 
 
 @numba.njit(cache=True)
-def _predict(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+def _predict(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
              last_ink, p, width, grid_logit, weights, prob_table, k):
-    _count_lookup(values, neighbours, columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
                   last_ink, _white_below(p, width))
     for t in range(inputs.shape[0]):
         inputs[t, 0] = grid_logit[t]
@@ -204,7 +205,7 @@ def _white_below(p, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, state_map, stretch16, width, estimates, buckets):
+def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, width, estimates, buckets):
     """The encoder's _count_lookup/_count_update over every position of a batch: the count
     estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
     tiles, pixels = live.shape
@@ -213,7 +214,7 @@ def _count_pass(values, live, neighbours, columns, sizes, offsets, counts, state
     bucket = np.zeros(tiles, np.int64)
     last_ink = np.full(tiles, NO_INK, np.int64)
     for p in range(pixels):
-        _count_lookup(values, neighbours[p], columns, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket,
+        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
         _count_update(slots, values[:, p], live[:, p], counts, state_map, last_ink, p)
         for t in range(tiles):
@@ -251,9 +252,11 @@ class AdaptiveContexts:
 
     def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
         self.width = width
-        self.neighbours = neighbour_index(height, width, CONTEXT_RADIUS)
         self.sizes = np.array(CONTEXT_PIXELS, np.int64)
-        self.columns = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
+        # context[p, b]: where in a tile's pixels (plus a last zero column) the b-th nearest causal
+        # neighbour of pixel p is
+        nearest = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
+        self.context = np.ascontiguousarray(neighbour_index(height, width, CONTEXT_RADIUS)[:, nearest])
         slots = [1 << int(min(n, HASH_BITS) if n > DIRECT_BITS else n) for n in self.sizes]
         self.offsets = np.cumsum([0] + slots[:-1]).astype(np.int64)
         self.counts = np.zeros((sum(slots), 2), np.uint8)      # n0, n1 side by side: one cache line
@@ -287,7 +290,7 @@ class AdaptiveContexts:
         values[:, :pixels] = x
         estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
         buckets = np.zeros((tiles, pixels), np.int8)
-        _count_pass(values, np.ascontiguousarray(mask), self.neighbours, self.columns, self.sizes,
+        _count_pass(values, np.ascontiguousarray(mask), self.context, self.sizes,
                     self.offsets, self.counts, self.state_map, self.stretch16, self.width, estimates, buckets)
         return estimates, buckets
 
@@ -324,7 +327,7 @@ class BatchMixer:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
         holds the pixels decoded so far and a last column of zeros."""
         c = self.contexts
-        _predict(values, c.neighbours[p], c.columns, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
+        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
                  self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
                  self.weights, c.prob_table, self._k)
         return self._k
