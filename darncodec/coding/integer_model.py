@@ -19,7 +19,7 @@ import numpy as np
 from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF, ExactMatmul, table_index, tanh_level
 from darncodec.coding.quantize import integer_weights
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import causal_offsets, neighbour_index, table_columns
+from darncodec.model.neighbourhood import neighbour_index, table_columns
 
 if TYPE_CHECKING:
     from darncodec.coding.adaptive import BatchMixer
@@ -72,11 +72,8 @@ class IntegerDARN:
             self.neighbours = neighbour_index(config.height, config.width, config.radius)
             if self.visible_weight.shape[0] == 1:
                 self.visible_weight = np.broadcast_to(self.visible_weight, self.neighbours.shape)
-            # weight_maps[k] is the (height, width) map of the weights on offset k
-            self.weight_maps = self.visible_weight.T.reshape(-1, config.height, config.width)
         self.context_table = t.get("visible_ar.table")
         self.table_columns = table_columns(config.radius, config.table)
-        self.table_powers = 2.0 ** np.arange(config.table)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """P(1) for integer logits, as float64 values k / 2**24 (identical on every machine)."""
@@ -115,20 +112,16 @@ class IntegerDARN:
             return context
         if self.config.visible == "full":
             return self.autoregressive_logits(context, self.visible_weight, x)
-        height, width, r = self.config.height, self.config.width, self.config.radius
-        padded = np.zeros((len(x), height + r, width + 2 * r))     # white above, left and right
-        padded[:, r:, r:r + width] = x.reshape(-1, height, width)
-        # each neighbour offset as a shifted view of the padded tiles, no gathers
-        neighbours = [padded[:, r + dy:r + dy + height, r + dx:r + dx + width] for dy, dx in causal_offsets(r)]
-        logits = context.reshape(-1, height, width).copy()
-        for view, weights in zip(neighbours, self.weight_maps):
-            logits += view * weights
-        if self.context_table is not None:
-            code = np.zeros(logits.shape)
-            for k, power in zip(self.table_columns, self.table_powers):
-                code += neighbours[k] * power
-            logits += self.context_table[code.astype(np.intp)]
-        return logits.reshape(len(x), -1)
+        tiles, pixels = x.shape
+        values = np.zeros((tiles, pixels + 1))                     # a last column of white
+        values[:, :pixels] = x
+        logits = np.zeros((tiles, pixels))
+        _local_logits(values, self.neighbours, self.visible_weight, np.ascontiguousarray(context, dtype=np.float64),
+                      self.table_columns, self._table(), logits)
+        return logits
+
+    def _table(self) -> np.ndarray:
+        return self.context_table if self.context_table is not None else np.zeros(1)
 
     # ----- one unit at a time ------------------------------------------------------------------
     def decode_autoregressive(self, context: np.ndarray, weight: np.ndarray | None, draw: Draw) -> np.ndarray:
@@ -158,7 +151,7 @@ class IntegerDARN:
         padded = np.zeros((tiles, pixels + 1))
         context = np.ascontiguousarray(context.T)
         grid = np.zeros(tiles, np.int64)
-        table = self.context_table if self.context_table is not None else np.zeros(1)
+        table = self._table()
         for p in range(pixels):
             _local_grid_logits(padded, self.neighbours[p], self.visible_weight[p], context[p],
                                self.table_columns, table, grid)
@@ -172,19 +165,34 @@ class IntegerDARN:
 
 
 @numba.njit(cache=True)
+def _local_logit(values, t, neighbours, weight, context, columns, table):
+    """One integer logit of a local visible layer: context + sum_k weight[k] * x[neighbour k], plus
+    the context table's entry for the pattern of the ``columns`` nearest neighbours (if any). Every
+    sum is of integers below 2**52, exact in float64 in any order."""
+    logit = context
+    code = 0
+    for k in range(neighbours.shape[0]):
+        logit += values[t, neighbours[k]] * weight[k]
+    for b in range(columns.shape[0]):
+        if values[t, neighbours[columns[b]]] > 0:
+            code |= 1 << b
+    if columns.shape[0]:
+        logit += table[code]
+    return logit
+
+
+@numba.njit(cache=True)
+def _local_logits(values, neighbours, weight, context, columns, table, out):
+    """Every logit of a batch of tiles whose pixels are all known (the encoder's view)."""
+    for t in range(values.shape[0]):
+        for p in range(neighbours.shape[0]):
+            out[t, p] = _local_logit(values, t, neighbours[p], weight[p], context[t, p], columns, table)
+
+
+@numba.njit(cache=True)
 def _local_grid_logits(padded, neighbours, weight, context, columns, table, out):
-    """The grid logits (table_index - TABLE_HALF) of one position of a local visible layer for every
-    tile: context + sum_k weight[k] * x[neighbour k] (+ the context table's entry when ``columns``
-    is non-empty). The same integers as IntegerDARN.visible_logits: every sum is exact."""
+    """The grid logits (table_index - TABLE_HALF) of one position for every tile (the decoder's view)."""
     for t in range(padded.shape[0]):
-        logit = context[t]
-        code = 0
-        for k in range(neighbours.shape[0]):
-            logit += padded[t, neighbours[k]] * weight[k]
-        for b in range(columns.shape[0]):
-            if padded[t, neighbours[columns[b]]] > 0:
-                code |= 1 << b
-        if columns.shape[0]:
-            logit += table[code]
+        logit = _local_logit(padded, t, neighbours, weight, context[t], columns, table)
         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
         out[t] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
