@@ -62,7 +62,7 @@ def stretch_table(prob_table: np.ndarray) -> np.ndarray:
     """stretch(k / 2**16) on the probability table's logit grid (units of 1/128), for k < 2**16:
     the first grid logit whose probability reaches k / 2**16 (integers only)."""
     k = np.arange(1 << KT_BITS, dtype=np.int64) << (PROB_BITS - KT_BITS)
-    return (np.searchsorted(prob_table, k, side="left") - TABLE_HALF).clip(-TABLE_HALF, TABLE_HALF)
+    return (np.searchsorted(prob_table, k, side="left") - TABLE_HALF).clip(-TABLE_HALF, TABLE_HALF).astype(np.int16)
 
 
 @numba.njit(cache=True)
@@ -112,24 +112,26 @@ def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16,
     estimates (inputs[:, 1:]).
     A tile whose last ink pixel comes before ``white_below`` has an all-white context: every code is 0
     (a shortcut to the same slots)."""
+    n = sizes.shape[0]
     for t in range(values.shape[0]):
         if last_ink[t] < white_below:
-            for i in range(sizes.shape[0]):
-                _lookup_one(t, i, offsets[i], counts, state_map, stretch16, slots, inputs, buckets, _role(i, sizes.shape[0]))
-            continue
-        chained, word, i = np.uint64(0), np.uint64(0), 0
-        for b in range(context.shape[0]):
-            if values[t, context[b]] > 0:
-                word |= np.uint64(1) << np.uint64(b % WORD_BITS)
-            if b + 1 == sizes[i]:
-                if sizes[i] <= DIRECT_BITS:
-                    c = np.int64(word)
-                else:
-                    c = np.int64(((chained ^ word) * np.uint64(GOLDEN)) >> np.uint64(64 - HASH_BITS))
-                _lookup_one(t, i, offsets[i] + c, counts, state_map, stretch16, slots, inputs, buckets, _role(i, sizes.shape[0]))
-                i += 1
-            if (b + 1) % WORD_BITS == 0:
-                chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
+            for i in range(n):
+                slots[t, i] = offsets[i]
+        else:
+            chained, word, i = np.uint64(0), np.uint64(0), 0
+            for b in range(context.shape[0]):
+                if values[t, context[b]] > 0:
+                    word |= np.uint64(1) << np.uint64(b % WORD_BITS)
+                if b + 1 == sizes[i]:
+                    if sizes[i] <= DIRECT_BITS:
+                        slots[t, i] = offsets[i] + np.int64(word)
+                    else:
+                        slots[t, i] = offsets[i] + np.int64(((chained ^ word) * np.uint64(GOLDEN)) >> np.uint64(64 - HASH_BITS))
+                    i += 1
+                if (b + 1) % WORD_BITS == 0:
+                    chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
+        for i in range(n):   # the slots first, then their loads: independent, so the memory reads overlap
+            _lookup_one(t, i, slots[t, i], counts, state_map, stretch16, slots, inputs, buckets, _role(i, n))
 
 
 @numba.njit(cache=True)
