@@ -53,9 +53,9 @@ def _to_terminal() -> bool:
               help="Print per input: coding, pixels, bytes, bits per pixel, the model's -ELBO bits (what static "
                    "coding costs; adaptive coding's bytes are usually fewer).")
 @click.option("--adaptive/--static", default=None,
-              help="Sharpen the model's probabilities with what the archive has shown so far (page-adaptive "
-                   "mixing; the default wherever the model has a local visible layer), or code with the "
-                   "model alone.")
+              help="Sharpen the model's probabilities with what the page has shown so far (page-adaptive "
+                   "mixing; the default when the model has a local visible layer and an input is a page "
+                   "of at least 64 tiles), or code with the model alone.")
 @device_option
 def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
@@ -85,8 +85,6 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
         if target is not None:
             check_writable(target, force)
     chosen = coding_model(model, device)
-    if adaptive and not chosen.can_adapt:
-        raise InputError(f"--adaptive needs a model with a local visible layer ({chosen.file.source} has none)")
     jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
             for target, group in zip(targets, groups)]
     reports = []
@@ -266,8 +264,8 @@ def info_command(inputs, as_json, model, device) -> None:
         pixels = sum(i.height * i.width for i in header.images)
         overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
-                   f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, {summary['coding']} coding, "
-                   f"{len(header.images)} image(s){overall}")
+                   f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
+                   f"{summary['coding']} coding, {len(header.images)} image(s){overall}")
         for image in summary["images"]:
             cost = ("bits per image need the model: pass --model" if image["bits"] is None else
                     f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")

@@ -68,8 +68,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
 
     ``adaptive``: code p(x|h) through page-adaptive mixing (coding.adaptive); by default where the
     model allows it (a local visible layer) and some image has at least GROUP_TILES tiles.
-    ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually
-    used (p(x|h) after mixing)."""
+    ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
+    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     if adaptive and not coder_model.can_adapt:
         raise ModelError(f"{coder_model.file.source}: adaptive mixing needs a model with a local visible layer")
@@ -79,8 +79,9 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     images = [_check_image(bits, name) for bits, name in zip(images, names)]
     tile_h, tile_w = coder_model.tile
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
+    tiles_per_image = [len(c[0]) for c in cut]
     if adaptive is None:  # it pays on pages; on small images (digits) it costs time and gains little
-        adaptive = coder_model.can_adapt and max((len(c[0]) for c in cut), default=0) >= GROUP_TILES
+        adaptive = coder_model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()
@@ -88,7 +89,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     costs = np.zeros(len(tiles))
     contexts = coder_model.adaptive_contexts() if adaptive else None
     flags = []
-    for group, batches in itertools.groupby(coding_schedule([len(c[0]) for c in cut], max_batch, adaptive),
+    for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, adaptive),
                                             key=lambda batch: batch[2]):
         batches = list(batches)
         counted = {}
@@ -108,7 +109,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
                               container.pixel_crc(images), adaptive)
     data = container.pack(header, coder.get_compressed())
     if with_costs:
-        return data, [float(part.sum()) for part in np.split(costs, np.cumsum([len(c[0]) for c in cut])[:-1])]
+        return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
     return data
 
 
@@ -123,7 +124,8 @@ def coding_schedule(tiles_per_image: list[int], max_batch: int, adaptive: bool) 
 def enough_to_pop(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray) -> bool:
     """Whether the coder holds enough bits for a batch's pop of h to be paid for (a pop from a coder
     that runs dry costs bits that never come back); the decision travels in the archive as a flag."""
-    held, most = coder.num_bits(), len(x) * codec.model.config.stochastic_units   # q has at most 1 bit of entropy per unit
+    held = coder.num_bits()
+    most = len(x) * codec.model.config.stochastic_units   # q has at most 1 bit of entropy per unit
     return held >= BITS_BACK_MARGIN * most or held >= BITS_BACK_MARGIN * codec.bits_back_expected(x)
 
 

@@ -24,9 +24,8 @@ encoder pushes them, darncodec.codec), inside a batch position by position, all 
 at once; states are updated after each position from all the tiles' pixels. The counts depend only
 on pixels, so they carry over a whole group of images (tiling.adaptive_schedule: a page, or a run of
 small images): the encoder computes every pixel's count estimates in decoding order before it
-codes anything. The mixer weights also depend on the DARN's
-logits, which depend on the h that bits back pops; the encoder only knows those batch by batch, so
-the mixer starts afresh in every batch.
+codes anything. The mixer weights also depend on the DARN's logits, which depend on the h that bits
+back pops; the encoder only knows those batch by batch, so the mixer starts afresh in every batch.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ WORD_BITS = 60                   # larger contexts are read 60 pixels at a time 
 GOLDEN = 0x9E3779B97F4A7C15      # Fibonacci hashing's multiplier
 CONTEXT_RADIUS = 7
 HASH_BITS = 22                   # larger ones are hashed into 2**22 slots
-COUNT_LIMIT = 60                # n0 + n1 above this: both halved (forget old statistics; fits a byte)
+COUNT_LIMIT = 60                 # n0 + n1 above this: both halved (forget old statistics; fits a byte)
 NO_INK = -(1 << 40)              # last_ink of a tile without ink so far
 SEEN_LEVELS = 6                  # mixer weight sets: log2 of how often the largest context was seen,
 SECOND_LEVELS = 4                # times that of the second largest
@@ -81,11 +80,11 @@ def _role(i, n):
 
 
 @numba.njit(cache=True)
-def _lookup_one(t, i, slot, counts, state_map, stretch16, slots, inputs, buckets, role):
-    """Context model i of tile t reads the counts at ``slot``: the stretch of its estimate (the state
-    map's for small counts, KT's beyond) goes to inputs[t, 1 + i]; the two largest contexts set the
-    tile's mixer bucket (role 2: the second largest, role 1: the largest)."""
-    slots[t, i] = slot
+def _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, role):
+    """Context model i of tile t reads the counts at slots[t, i]: the stretch of its estimate (the
+    state map's for small counts, KT's beyond) goes to inputs[t, 1 + i]; the two largest contexts set
+    the tile's mixer bucket (role 2: the second largest, role 1: the largest)."""
+    slot = slots[t, i]
     a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
     if a < STATES and b1 < STATES:
         k = state_map[i, a, b1, 0] >> (STATE_BITS - KT_BITS)
@@ -131,7 +130,7 @@ def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16,
                 if (b + 1) % WORD_BITS == 0:
                     chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
         for i in range(n):   # the slots first, then their loads: independent, so the memory reads overlap
-            _lookup_one(t, i, slots[t, i], counts, state_map, stretch16, slots, inputs, buckets, _role(i, n))
+            _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, _role(i, n))
 
 
 @numba.njit(cache=True)
@@ -250,7 +249,8 @@ Counted = tuple[np.ndarray, np.ndarray]   # a batch's count estimates and bucket
 
 
 class AdaptiveContexts:
-    """The archive-wide count state and the kernels' fixed arguments for one model."""
+    """The count state of one group of images (a page) and the kernels' fixed arguments for one
+    model's tiles."""
 
     def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
         self.width = width

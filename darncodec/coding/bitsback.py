@@ -79,11 +79,11 @@ class BitsBackCodec:
         -ELBO; without: -log p(x|h) - log p(h)). ``mixing``: the batch's mixer and count estimates
         (page-adaptive mixing of p(x|h), coding.adaptive)."""
         hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
-        stage = None
-        if mixing is not None:
+        def mixed(grid: np.ndarray) -> np.ndarray:
             mixer, counted = mixing
-            stage = lambda grid: mixer.encode(grid, counted, x) * (1.0 / (1 << PROB_BITS))  # noqa: E731
-        probs = tile_probabilities(self.model, x, hs, stage)
+            return mixer.encode(grid, counted, x) * (1.0 / (1 << PROB_BITS))
+
+        probs = tile_probabilities(self.model, x, hs, None if mixing is None else mixed)
         push(coder, x, probs.visible, mask)
         for h, p in zip(hs, probs.prior):
             push(coder, h, p)

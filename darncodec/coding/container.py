@@ -135,7 +135,8 @@ def _read_image_table(table: bytes) -> list[ImageEntry]:
 def pack(header: Header, words: np.ndarray) -> bytes:
     table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
-    head = _FIXED.pack(MAGIC, VERSION, CODER_ADAPTIVE if header.adaptive else CODER_STATIC, PRECISION, CONSTRICTION_VERSION,
+    coder = CODER_ADAPTIVE if header.adaptive else CODER_STATIC
+    head = _FIXED.pack(MAGIC, VERSION, coder, PRECISION, CONSTRICTION_VERSION,
                        bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + table
     head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
