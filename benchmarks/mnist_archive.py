@@ -49,7 +49,7 @@ def main() -> None:
     pixels = digits.size
 
     start = time.perf_counter()
-    data, costs = compress(images, model, names, with_costs=True, adaptive=adaptive)
+    data, costs = compress(images, model, names, with_costs=True, coding=args.coding)
     compress_s = time.perf_counter() - start
     start = time.perf_counter()
     restored = decompress(data, model)
@@ -65,7 +65,7 @@ def main() -> None:
     float_bits = float_nats / math.log(2)
     coded_bits = sum(costs)
 
-    one, one_costs = compress(images[:1], model, names[:1], with_costs=True, adaptive=adaptive)
+    one, one_costs = compress(images[:1], model, names[:1], with_costs=True, coding=args.coding)
     one_header = container.header_size(one)
     result = {
         "model": model.file.source, "model_hash": model.file.hash, "coding": args.coding, "digits": len(images),

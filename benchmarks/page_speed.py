@@ -29,9 +29,9 @@ def main() -> None:
     (name, bits), = read_bilevel(page)
     model = coding_model(args.model, args.device)
     warm = bits[:256, :512]    # load (or compile) the kernels of both codings once: a one-time cost
-    decompress(compress([warm], model, adaptive=False), model)
+    decompress(compress([warm], model, coding="static"), model)
     if model.can_adapt:
-        decompress(compress([warm], model, adaptive=True), model)
+        decompress(compress([warm], model, coding="adaptive"), model)
     start = time.perf_counter()
     data = compress([bits], model, [name], args.device)
     compress_s = time.perf_counter() - start

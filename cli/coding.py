@@ -90,7 +90,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     reports = []
     for target, images in jobs:
         data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                        adaptive=adaptive)
+                        coding=None if adaptive is None else "adaptive" if adaptive else "static")
         if target:
             write_bytes(target, data, force)
         else:
@@ -113,7 +113,7 @@ def _report(target: str, images, data: bytes, chosen) -> dict:
     for _, bits in images:
         tiles, mask = to_tiles(bits, *chosen.tile)
         elbo += negative_elbo_bits(chosen.network, tiles, mask, rng).sum()
-    return {"output": target, "coding": "adaptive" if read_header(data).adaptive else "static",
+    return {"output": target, "coding": read_header(data).coding,
             "images": len(images), "pixels": int(pixels), "bytes": len(data),
             "payload_bytes": payload_bytes(data), "bits_per_pixel": 8 * len(data) / pixels,
             "payload_bits_per_pixel": 8 * payload_bytes(data) / pixels,
@@ -254,7 +254,7 @@ def info_command(inputs, as_json, model, device) -> None:
         costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
-                   "coding": "adaptive" if header.adaptive else "static",
+                   "coding": header.coding,
                    "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
                                "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
                               for i, bits in zip(header.images, costs)]}

@@ -16,8 +16,11 @@ import numpy as np
 from darncodec.coding import container
 from darncodec.coding.adaptive import AdaptiveContexts
 from darncodec.coding.bitsback import BitsBackCodec, pop_flags, push_flags
+from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS
 from darncodec.coding.integer_model import IntegerDARN
-from darncodec.coding.tiling import GROUP_TILES, adaptive_schedule, batch_schedule, from_tiles, tile_masks, to_tiles
+from darncodec.coding.raster import RasterContexts
+from darncodec.coding.tiling import (GROUP_TILES, adaptive_groups, adaptive_schedule, batch_schedule, from_tiles,
+                                     tile_masks, to_tiles)
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
@@ -41,8 +44,10 @@ class CodingModel:
         """Page-adaptive mixing needs a locally autoregressive visible layer (its neighbourhood)."""
         return self.file.config.visible == "local"
 
-    def adaptive_contexts(self) -> AdaptiveContexts:
-        return AdaptiveContexts(*self.tile, self.network.prob_table)
+    def adaptive_contexts(self, coder: int) -> AdaptiveContexts | RasterContexts | None:
+        """The count state of page-adaptive mixing for ``coder`` (None for static coding)."""
+        kind = {CODER_TILED: AdaptiveContexts, CODER_RASTER: RasterContexts}.get(coder)
+        return kind(*self.tile, self.network.prob_table) if kind else None
 
 
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
@@ -63,16 +68,16 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, adaptive: bool | None = None):
+             with_costs: bool = False, coding: str | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
-    ``adaptive``: code p(x|h) through page-adaptive mixing (coding.adaptive); by default where the
-    model allows it (a local visible layer) and some image has at least GROUP_TILES tiles.
+    ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
+    by page-adaptive mixing in page raster order (coding.raster); "adaptive-tiles" is the earlier
+    mixing tile position by tile position (coding.adaptive). By default "adaptive" where the model
+    allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
-    if adaptive and not coder_model.can_adapt:
-        raise ModelError(f"{coder_model.file.source}: adaptive mixing needs a model with a local visible layer")
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
         raise InputError(f"{len(names)} names for {len(images)} images")
@@ -80,43 +85,60 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     tile_h, tile_w = coder_model.tile
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
     tiles_per_image = [len(c[0]) for c in cut]
-    if adaptive is None:  # it pays on pages; on small images (digits) it costs time and gains little
-        adaptive = coder_model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES
+    coder_id = _coder_id(coding, coder_model, tiles_per_image)
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
-    contexts = coder_model.adaptive_contexts() if adaptive else None
+    contexts = coder_model.adaptive_contexts(coder_id)
+    shapes = [bits.shape for bits in images]
     flags = []
-    for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, adaptive),
+    for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, coder_id),
                                             key=lambda batch: batch[2]):
         batches = list(batches)
-        counted = {}
+        stages = {}
         if contexts:  # the group's counts see its pixels in decoding order, before any is coded
-            contexts.enter_group(group)
-            counted = {start: contexts.count_pass(tiles[start:stop], masks[start:stop])
-                       for start, stop, _ in reversed(batches)}
+            _enter_group(contexts, group, tiles_per_image, shapes, batches[0][0])
+            stages = {start: contexts.batch(start, masks[start:stop],
+                                            contexts.count_pass(start, tiles[start:stop], masks[start:stop]))
+                      for start, stop, _ in reversed(batches)}
         for start, stop, _ in batches:
-            bits_back = start > 0 and (not adaptive or enough_to_pop(coder, codec, tiles[start:stop]))
-            mixing = (contexts.mixer(masks[start:stop]), counted.pop(start)) if contexts else None
-            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, mixing)
+            bits_back = start > 0 and (not contexts or enough_to_pop(coder, codec, tiles[start:stop]))
+            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, stages.get(start))
             flags.append(bits_back)
-    if adaptive:
+    if contexts:
         push_flags(coder, flags)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
-                              container.pixel_crc(images), adaptive)
+                              container.pixel_crc(images), coder_id)
     data = container.pack(header, coder.get_compressed())
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
     return data
 
 
-def coding_schedule(tiles_per_image: list[int], max_batch: int, adaptive: bool) -> list[tuple[int, int, int]]:
+def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
+    if coding is None:  # adaptive mixing pays on pages; on small images (digits) it costs time and gains little
+        coding = "adaptive" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
+    ids = {name: coder for coder, name in CODINGS.items()}
+    if coding not in ids:
+        raise InputError(f"unknown coding {coding!r} (choose from {', '.join(ids)})")
+    if ids[coding] != CODER_STATIC and not model.can_adapt:
+        raise ModelError(f"{model.file.source}: adaptive mixing needs a model with a local visible layer")
+    return ids[coding]
+
+
+def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, tiles_per_image: list[int],
+                 shapes: list[tuple[int, int]], first_tile: int) -> None:
+    images = adaptive_groups(tiles_per_image)[group]
+    contexts.enter_group(group, [shapes[i] for i in images], first_tile)
+
+
+def coding_schedule(tiles_per_image: list[int], max_batch: int, coder: int) -> list[tuple[int, int, int]]:
     """(start, stop, group) of every batch: static coding's doubling batches over all tiles (one
     group), or adaptive coding's batches per group of images."""
-    if adaptive:
+    if coder != CODER_STATIC:
         return adaptive_schedule(tiles_per_image, max_batch)
     return [(start, stop, 0) for start, stop in batch_schedule(sum(tiles_per_image), max_batch)]
 
@@ -164,17 +186,20 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     codec = BitsBackCodec(chosen.network)
     if header.adaptive and not chosen.can_adapt:
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
-    contexts = chosen.adaptive_contexts() if header.adaptive else None
-    schedule = coding_schedule([len(m) for m in masks_per_image], header.max_batch, header.adaptive)
+    contexts = chosen.adaptive_contexts(header.coder)
+    tiles_per_image = [len(m) for m in masks_per_image]
+    shapes = [(i.height, i.width) for i in header.images]
+    schedule = coding_schedule(tiles_per_image, header.max_batch, header.coder)
+    group_start = {group: start for start, _, group in reversed(schedule)}
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        flags = pop_flags(coder, len(schedule)) if header.adaptive else [start > 0 for start, _, _ in schedule]
+        flags = pop_flags(coder, len(schedule)) if contexts else [start > 0 for start, _, _ in schedule]
         for (start, stop, group), bits_back in reversed(list(zip(schedule, flags))):
-            mixer = None
+            stage = None
             if contexts:
-                contexts.enter_group(group)
-                mixer = contexts.mixer(masks[start:stop])
-            tiles[start:stop] = codec.pop(coder, masks[start:stop], bits_back, mixer)
+                _enter_group(contexts, group, tiles_per_image, shapes, group_start[group])
+                stage = contexts.batch(start, masks[start:stop])
+            tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
@@ -199,4 +224,4 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     chosen = _model_for(header, model, device)
     names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    adaptive=header.adaptive)[1]
+                    coding=header.coding)[1]

@@ -38,9 +38,9 @@ def test_encoder_passes_and_decoder_steps_give_the_same_probabilities() -> None:
     encoder, decoder = adaptive.AdaptiveContexts(height, width, table), adaptive.AdaptiveContexts(height, width, table)
     for batch in range(3):
         rows = slice(batch * tiles, (batch + 1) * tiles)
-        counted = encoder.count_pass(x[rows], mask[rows])
-        encoded = encoder.mixer(mask[rows]).encode(grid[rows], counted, x[rows])
-        mixer = decoder.mixer(mask[rows])
+        counted = encoder.count_pass(batch * tiles, x[rows], mask[rows])
+        encoded = encoder.batch(batch * tiles, mask[rows], counted).encode(grid[rows], x[rows])
+        mixer = decoder.batch(batch * tiles, mask[rows])
         values = np.zeros((tiles, height * width + 1))
         for p in range(height * width):
             k = mixer.predict(p, grid[rows, p], values)
@@ -88,7 +88,7 @@ def test_adaptive_coding_pays_on_a_repetitive_page(tiny_model_path) -> None:
     for y in range(0, 90, 8):
         for x in range(1, 90, 9):
             page[y + 1:y + 6, x:x + 6] = glyph
-    static = codec.compress([page], model, adaptive=False)
+    static = codec.compress([page], model, coding="static")
     mixed = codec.compress([page], model)
     assert codec.read_header(mixed).adaptive and not codec.read_header(static).adaptive
     assert len(mixed) < 0.7 * len(static)
@@ -139,7 +139,7 @@ def test_adaptive_needs_a_local_visible_layer(tmp_path) -> None:
     image = np.eye(4, dtype=np.uint8)
     assert not codec.read_header(codec.compress([image], model)).adaptive   # the default adapts where it can
     with pytest.raises(ModelError, match="local visible layer"):
-        codec.compress([image], model, adaptive=True)
+        codec.compress([image], model, coding="adaptive")
 
 
 @pytest.mark.parametrize("name, model", [("text", "docs"), ("digit", "mnist")])

@@ -167,7 +167,7 @@ def test_file_size_matches_the_quantised_elbo(tiny_model_path) -> None:
     model = coding_model(str(tiny_model_path))
     rng = np.random.default_rng(4)
     image = (rng.random((200, 160)) < 0.3).astype(np.uint8)
-    data = compress([image], model, adaptive=False)
+    data = compress([image], model, coding="static")
     tiles, mask = to_tiles(image, *model.tile)
     elbo = negative_elbo_bits(model.network, tiles, mask, np.random.default_rng(5), samples=4).sum()
     ratio = 8 * payload_bytes(data) / elbo
@@ -193,6 +193,6 @@ def test_adaptive_file_size_matches_its_coded_costs(tiny_model_path) -> None:
     model = coding_model(str(tiny_model_path))
     rng = np.random.default_rng(4)
     image = (rng.random((200, 160)) < 0.3).astype(np.uint8)
-    data, (cost,) = compress([image], model, with_costs=True, adaptive=True)
+    data, (cost,) = compress([image], model, with_costs=True, coding="adaptive")
     ratio = 8 * payload_bytes(data) / cost
     assert 0.99 < ratio < 1.02, ratio

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from darncodec.coding.bitsback import popper
 from darncodec.coding.fixed_point import PROB_BITS, TABLE_HALF
 from darncodec.model.neighbourhood import neighbour_index, table_columns
 
@@ -268,9 +269,9 @@ class AdaptiveContexts:
         self.group: int | None = None
         self.enter_group(0)
 
-    def enter_group(self, group: int) -> None:
+    def enter_group(self, group: int, shapes: list[tuple[int, int]] | None = None, first_tile: int = 0) -> None:
         """Start afresh (counts zero, state maps at the KT estimates) when a new group of images
-        begins, in decoding order."""
+        begins, in decoding order (the group's image shapes and first tile: coding.raster's)."""
         if group == self.group:
             return
         self.group = group
@@ -283,10 +284,10 @@ class AdaptiveContexts:
     def inputs(self) -> int:
         return 2 + len(self.sizes)    # the DARN, each context model, the bias
 
-    def count_pass(self, x: np.ndarray, mask: np.ndarray) -> Counted:
+    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> Counted:
         """Encoder: the count estimates (tiles, pixels, contexts) and mixer buckets (tiles, pixels) of
-        every pixel of a batch of tiles, with the counts advanced past the batch. Batches must come
-        in decoding order."""
+        every pixel of a batch of tiles (starting at archive tile ``start``, which the tiled coder
+        does not need), with the counts advanced past the batch. Batches must come in decoding order."""
         tiles, pixels = x.shape
         values = np.zeros((tiles, pixels + 1), np.int64)
         values[:, :pixels] = x
@@ -296,15 +297,20 @@ class AdaptiveContexts:
                     self.offsets, self.counts, self.state_map, self.stretch16, self.width, estimates, buckets)
         return estimates, buckets
 
-    def mixer(self, mask: np.ndarray) -> "BatchMixer":
-        return BatchMixer(self, mask)
+    def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "BatchMixer":
+        """The mixer of the batch starting at archive tile ``start`` (the encoder's with its count_pass)."""
+        return BatchMixer(self, mask, counted)
 
 
 class BatchMixer:
-    """The mixer of one batch (fresh weights: the DARN's logit alone), for either side."""
+    """The mixer of one batch (fresh weights: the DARN's logit alone), for either side; the
+    encoder's also holds the batch's ``count_pass``. A bitsback.VisibleStage (pixels unit-major)."""
 
-    def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray) -> None:
+    order = None
+
+    def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray, counted: Counted | None = None) -> None:
         self.contexts = contexts
+        self.counted = counted
         self.mask = np.ascontiguousarray(mask)
         self.weights = np.zeros((BUCKETS, contexts.inputs), np.int64)
         self.weights[:, 0] = 1 << WEIGHT_SHIFT
@@ -316,14 +322,18 @@ class BatchMixer:
         self._k = np.zeros(tiles, np.int64)
         self._last_ink = np.full(tiles, NO_INK, np.int64)
 
-    def encode(self, grid_logits: np.ndarray, counted: Counted, x: np.ndarray) -> np.ndarray:
+    def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the table's k for every pixel of the batch (P(1) = k / 2**24), from the DARN's
         grid logits (tiles, pixels) and this batch's ``count_pass``."""
-        estimates, buckets = counted
+        estimates, buckets = self.counted
         out = np.zeros(x.shape, np.int64)
         _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), estimates, buckets,
                   np.ascontiguousarray(x, dtype=np.int64), self.mask, self.weights, self.contexts.prob_table, out)
         return out
+
+    def decode(self, coder, network, context: np.ndarray):
+        """Decoder: the batch's pixels, position by position (IntegerDARN.decode_visible)."""
+        return network.decode_visible(context, popper(coder, self.mask), self), coder
 
     def predict(self, p: int, grid_logit: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)

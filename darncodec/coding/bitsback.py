@@ -12,10 +12,11 @@ are known to both sides and never coded.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import constriction
 import numpy as np
 
-from darncodec.coding.adaptive import BatchMixer, Counted
 from darncodec.coding.fixed_point import PROB_BITS
 from darncodec.coding.elbo import posterior_probabilities, tile_costs, tile_probabilities
 from darncodec.coding.integer_model import IntegerDARN
@@ -24,11 +25,17 @@ BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
 
 
 def push(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: np.ndarray,
-         mask: np.ndarray | None = None) -> None:
-    """Push (tiles, units) values under P(1) = probs, unit-major; only where ``mask`` is set."""
-    values_t, probs_t = values.T, probs.T
-    if mask is not None:
-        values_t, probs_t = values_t[mask.T], probs_t[mask.T]
+         mask: np.ndarray | None = None, order: np.ndarray | None = None) -> None:
+    """Push (tiles, units) values under P(1) = probs, unit-major or in ``order`` ((tile, unit) rows,
+    the order the decoder pops them in); only where ``mask`` is set."""
+    if order is not None:
+        if mask is not None:
+            order = order[mask[order[:, 0], order[:, 1]]]
+        values_t, probs_t = values[order[:, 0], order[:, 1]], probs[order[:, 0], order[:, 1]]
+    else:
+        values_t, probs_t = values.T, probs.T
+        if mask is not None:
+            values_t, probs_t = values_t[mask.T], probs_t[mask.T]
     coder.encode_reverse(np.ascontiguousarray(values_t, dtype=np.int32).ravel(), BERNOULLI,
                          np.ascontiguousarray(probs_t, dtype=np.float64).ravel())
 
@@ -47,6 +54,19 @@ def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = 
         return values
 
     return draw
+
+
+class VisibleStage(Protocol):
+    """How a batch's pixels are coded after the DARN (page-adaptive mixing, coding.adaptive and
+    coding.raster): the encoder's k of every pixel (P(1) = k / 2**24) from the DARN's grid logits,
+    the order they are pushed in (None: unit-major), and the decoder's pop of the batch."""
+
+    order: np.ndarray | None
+
+    def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray: ...
+
+    def decode(self, coder: constriction.stream.stack.AnsCoder, network: IntegerDARN,
+               context: np.ndarray) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]: ...
 
 
 class BitsBackCodec:
@@ -74,31 +94,34 @@ class BitsBackCodec:
         return float(sum(binary_entropy(p).sum() for p in posterior_probabilities(self.model, x, hs)))
 
     def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True,
-             mixing: tuple[BatchMixer, Counted] | None = None) -> np.ndarray:
+             stage: VisibleStage | None = None) -> np.ndarray:
         """Code a batch of tiles; returns each tile's net cost in bits (with bits back: its one-sample
-        -ELBO; without: -log p(x|h) - log p(h)). ``mixing``: the batch's mixer and count estimates
-        (page-adaptive mixing of p(x|h), coding.adaptive)."""
+        -ELBO; without: -log p(x|h) - log p(h)). ``stage``: page-adaptive mixing of p(x|h)."""
         hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         def mixed(grid: np.ndarray) -> np.ndarray:
-            mixer, counted = mixing
-            return mixer.encode(grid, counted, x) * (1.0 / (1 << PROB_BITS))
+            return stage.encode(grid, x) * (1.0 / (1 << PROB_BITS))
 
-        probs = tile_probabilities(self.model, x, hs, None if mixing is None else mixed)
-        push(coder, x, probs.visible, mask)
+        probs = tile_probabilities(self.model, x, hs, None if stage is None else mixed)
+        push(coder, x, probs.visible, mask, None if stage is None else stage.order)
         for h, p in zip(hs, probs.prior):
             push(coder, h, p)
         return tile_costs(x, mask, hs, probs, bits_back)
 
-    def pop(self, coder, mask: np.ndarray, bits_back: bool = True, mixer: BatchMixer | None = None) -> np.ndarray:
+    def pop(self, coder, mask: np.ndarray, bits_back: bool = True,
+            stage: VisibleStage | None = None) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]:
+        """Decode a batch of tiles: (x, the coder to go on with)."""
         m, tiles = self.model, len(mask)
         hs: list[np.ndarray | None] = [None] * len(m.config.latent)
         for k in reversed(range(len(hs))):
             hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
-        x = m.decode_visible(m.visible_context(hs), popper(coder, mask), mixer)
+        if stage is None:
+            x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
+        else:
+            x, coder = stage.decode(coder, m, m.visible_context(hs))
         if bits_back:
             for h, p in reversed(list(zip(hs, posterior_probabilities(m, x, hs)))):
                 push(coder, h, p)
-        return x
+        return x, coder
 
 
 def binary_entropy(p: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@
     0       4     magic b"DARN"
     4       1     format version (1)
     5       1     coder id: constriction AnsCoder, 32-bit words, Bernoulli perfect=False, with p(x|h)
-                  1: the DARN's table probabilities, 2: after page-adaptive mixing (coding.adaptive)
+                  1: the DARN's table probabilities, 2: after page-adaptive mixing tile position by
+                  tile position (coding.adaptive), 3: after page-adaptive mixing in page raster order
+                  (coding.raster)
     6       1     coder precision in bits (24)
     7       1     constriction major.minor (high nibble major, low nibble minor: 0x05 for 0.5)
     8       32    sha256 content hash of the model
@@ -37,7 +39,8 @@ from darncodec.errors import FormatError
 
 MAGIC = b"DARN"
 VERSION = 1
-CODER_STATIC, CODER_ADAPTIVE = 1, 2
+CODER_STATIC, CODER_TILED, CODER_RASTER = 1, 2, 3
+CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive"}   # names users see
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
@@ -58,7 +61,15 @@ class Header:
     max_batch: int
     images: list[ImageEntry] = field(default_factory=list)
     pixel_crc: int = 0
-    adaptive: bool = False
+    coder: int = CODER_STATIC
+
+    @property
+    def coding(self) -> str:
+        return CODINGS[self.coder]
+
+    @property
+    def adaptive(self) -> bool:
+        return self.coder != CODER_STATIC
 
 
 def pixel_crc(images: list[np.ndarray]) -> int:
@@ -135,8 +146,7 @@ def _read_image_table(table: bytes) -> list[ImageEntry]:
 def pack(header: Header, words: np.ndarray) -> bytes:
     table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
-    coder = CODER_ADAPTIVE if header.adaptive else CODER_STATIC
-    head = _FIXED.pack(MAGIC, VERSION, coder, PRECISION, CONSTRICTION_VERSION,
+    head = _FIXED.pack(MAGIC, VERSION, header.coder, PRECISION, CONSTRICTION_VERSION,
                        bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + table
     head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
@@ -153,7 +163,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     if len(data) < _FIXED.size:
         raise FormatError("truncated .darn file (header cut short)")
     _, _, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
-    if coder not in (CODER_STATIC, CODER_ADAPTIVE) or (precision, cversion >> 4) != (PRECISION, CONSTRICTION_VERSION >> 4):
+    if coder not in CODINGS or (precision, cversion >> 4) != (PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
     trailer_at = _FIXED.size + table_size
     if len(data) < trailer_at + _TRAILER.size:
@@ -174,7 +184,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("damaged .darn payload (checksum mismatch)")
     if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
         raise FormatError("damaged .darn header (zero size)")
-    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder == CODER_ADAPTIVE)
+    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder)
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 
 

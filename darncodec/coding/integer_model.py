@@ -117,10 +117,10 @@ class IntegerDARN:
         values[:, :pixels] = x
         logits = np.zeros((tiles, pixels))
         _local_logits(values, self.neighbours, self.visible_weight, np.ascontiguousarray(context, dtype=np.float64),
-                      self.table_columns, self._table(), logits)
+                      self.table_columns, self.local_table(), logits)
         return logits
 
-    def _table(self) -> np.ndarray:
+    def local_table(self) -> np.ndarray:
         return self.context_table if self.context_table is not None else np.zeros(1)
 
     # ----- one unit at a time ------------------------------------------------------------------
@@ -151,7 +151,7 @@ class IntegerDARN:
         padded = np.zeros((tiles, pixels + 1))
         context = np.ascontiguousarray(context.T)
         grid = np.zeros(tiles, np.int64)
-        table = self._table()
+        table = self.local_table()
         for p in range(pixels):
             _local_grid_logits(padded, self.neighbours[p], self.visible_weight[p], context[p],
                                self.table_columns, table, grid)

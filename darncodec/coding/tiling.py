@@ -55,24 +55,31 @@ def batch_schedule(tiles: int, max_batch: int) -> list[tuple[int, int]]:
 GROUP_TILES = 64   # adaptive coding: an image of at least this many tiles is a group of its own
 
 
-def adaptive_schedule(tiles_per_image: list[int], max_batch: int) -> list[tuple[int, int, int]]:
-    """(start, stop, group) of the batches of adaptive coding, whose counts start afresh in every group.
+def adaptive_groups(tiles_per_image: list[int]) -> list[list[int]]:
+    """The images (indices) of each group of adaptive coding, whose counts start afresh in every group.
 
     A group is an image of at least GROUP_TILES tiles, or a run of consecutive smaller images (the
     10,000 digits of an MNIST archive are one group), so a page never inherits another page's
-    statistics. Batches never span groups. The first group is batched as ``batch_schedule`` does
-    (bits back needs a coder that already holds bits); later groups find the coder full and are cut
-    into batches of ``max_batch`` tiles.
-    """
+    statistics."""
     groups: list[list[int]] = []
-    for count in tiles_per_image:
-        if groups and count < GROUP_TILES and groups[-1][-1] < GROUP_TILES:
-            groups[-1].append(count)
+    for image, count in enumerate(tiles_per_image):
+        if groups and count < GROUP_TILES and tiles_per_image[groups[-1][-1]] < GROUP_TILES:
+            groups[-1].append(image)
         else:
-            groups.append([count])
+            groups.append([image])
+    return groups
+
+
+def adaptive_schedule(tiles_per_image: list[int], max_batch: int) -> list[tuple[int, int, int]]:
+    """(start, stop, group) of the batches of adaptive coding (groups: ``adaptive_groups``).
+
+    Batches never span groups. The first group is batched as ``batch_schedule`` does (bits back
+    needs a coder that already holds bits); later groups find the coder full and are cut into
+    batches of ``max_batch`` tiles.
+    """
     bounds, start = [], 0
-    for group, counts in enumerate(groups):
-        size = sum(counts)
+    for group, images in enumerate(adaptive_groups(tiles_per_image)):
+        size = sum(tiles_per_image[i] for i in images)
         cuts = batch_schedule(size, max_batch) if group == 0 else \
             [(a, min(a + max_batch, size)) for a in range(0, size, max_batch)]
         bounds += [(start + a, start + b, group) for a, b in cuts]

@@ -1,0 +1,268 @@
+"""Page-adaptive mixing in page raster order (coder id 3): contexts that cross tile borders.
+
+The same estimates and mixer as coding.adaptive (coder id 2), but the pixels of a batch are coded
+in the raster order of the page rather than position by position across tiles. A batch's tiles are
+cut into strips (the tiles of one tile row of one image); a strip is coded one page row at a time,
+each row left to right across the strip's tiles. Every pixel's count contexts are then read from the
+page itself (the ``canvas``): its 90 nearest causal neighbours, whichever tile they lie in. A
+neighbour that is not decoded yet (in a batch the decoder reaches later, or outside the image)
+reads as white on both sides, because both write a pixel into the canvas only once it is coded.
+
+The DARN's logit is still the tile's own (Eq. 8-10 of the paper, on the integer grid); only the
+count models see across borders. The mixer learns from every pixel in turn (a gradient step of the
+code length, error * input * MIX_RATE / 2**26) and starts afresh in every batch, as in coder 2,
+because it depends on the h that bits back pops.
+
+Decoding needs one ANS pop per pixel inside a numba loop: coding.ans is a port of constriction's
+AnsCoder pop that leaves the stack exactly as constriction would.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from darncodec.coding import adaptive as tiled
+from darncodec.coding.adaptive import AdaptiveContexts
+from darncodec.coding.ans import pop_bit, to_coder, to_stack
+from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
+from darncodec.coding.integer_model import _local_logit
+from darncodec.model.neighbourhood import causal_offsets, table_columns
+
+MIX_RATE = 96          # per-pixel mixer step: error * input * 96 / 2**26
+R = tiled.CONTEXT_RADIUS
+
+
+@numba.njit(cache=True)
+def _slots_at(canvas, at, relative, sizes, offsets, slots):
+    """slots[0, i]: the count slot of context model i for the pixel at canvas index ``at``
+    (the pattern of its sizes[i] nearest causal neighbours, as coder 2 forms it)."""
+    chained, word, i = np.uint64(0), np.uint64(0), 0
+    for b in range(relative.shape[0]):
+        if canvas[at + relative[b]]:
+            word |= np.uint64(1) << np.uint64(b % tiled.WORD_BITS)
+        if b + 1 == sizes[i]:
+            if sizes[i] <= tiled.DIRECT_BITS:
+                slots[0, i] = offsets[i] + np.int64(word)
+            else:
+                slots[0, i] = offsets[i] + np.int64(((chained ^ word) * np.uint64(tiled.GOLDEN))
+                                                    >> np.uint64(64 - tiled.HASH_BITS))
+            i += 1
+        if (b + 1) % tiled.WORD_BITS == 0:
+            chained, word = (chained ^ word) * np.uint64(tiled.GOLDEN), np.uint64(0)
+
+
+@numba.njit(cache=True)
+def _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket):
+    """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
+    n = sizes.shape[0]
+    _slots_at(canvas, at, relative, sizes, offsets, slots)
+    for i in range(n):
+        tiled._lookup_one(0, i, counts, state_map, stretch16, slots, inputs, bucket, tiled._role(i, n))
+
+
+@numba.njit(cache=True)
+def _mix_step(inputs, bucket, bit, k, weights):
+    """One gradient step of the pixel's code length on its bucket's weights."""
+    error = (np.int64(bit) << PROB_BITS) - k
+    for i in range(inputs.shape[1]):
+        weights[bucket, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
+
+
+@numba.njit(cache=True)
+def _order(strips, height, width):
+    """(tile, pixel) of every position of a batch in coding order: strip by strip, page row by page
+    row, left to right across the strip's tiles."""
+    total = 0
+    for s in range(strips.shape[0]):
+        total += (strips[s, 1] - strips[s, 0]) * height * width
+    order = np.empty((total, 2), np.int64)
+    n = 0
+    for s in range(strips.shape[0]):
+        for y in range(height):
+            for t in range(strips[s, 0], strips[s, 1]):
+                for x in range(width):
+                    order[n, 0], order[n, 1] = t, y * width + x
+                    n += 1
+    return order
+
+
+@numba.njit(cache=True)
+def _count_pass(values, live, order, base, stride, width, canvas, relative, sizes, offsets, counts,
+                state_map, stretch16, estimates, buckets):
+    """Encoder: every pixel's count estimates and bucket, in coding order, writing each pixel into
+    the canvas once counted (so later pixels see exactly what the decoder will have)."""
+    n = sizes.shape[0]
+    slots = np.zeros((1, n), np.int64)
+    inputs = np.zeros((1, n + 2), np.int64)
+    bucket = np.zeros(1, np.int64)
+    bits = np.zeros(1, np.int64)
+    yes = np.ones(1, np.bool_)
+    last_ink = np.zeros(1, np.int64)
+    for j in range(order.shape[0]):
+        t, p = order[j, 0], order[j, 1]
+        if not live[t, p]:
+            continue
+        at = base[t] + (p // width) * stride + p % width
+        _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket)
+        bits[0] = values[t, p]
+        tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
+        canvas[at] = values[t, p]
+        buckets[t, p] = bucket[0]
+        for i in range(n):
+            estimates[t, p, i] = inputs[0, 1 + i]
+
+
+@numba.njit(cache=True)
+def _mix_pass(grid_logits, estimates, buckets, values, live, order, weights, prob_table, out):
+    """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
+    n = estimates.shape[2]
+    inputs = np.zeros((1, n + 2), np.int64)
+    inputs[0, n + 1] = tiled.BIAS_INPUT
+    bucket = np.zeros(1, np.int64)
+    k = np.zeros(1, np.int64)
+    for j in range(order.shape[0]):
+        t, p = order[j, 0], order[j, 1]
+        if not live[t, p]:
+            continue
+        inputs[0, 0] = grid_logits[t, p]
+        for i in range(n):
+            inputs[0, 1 + i] = estimates[t, p, i]
+        bucket[0] = buckets[t, p]
+        tiled._mix(inputs, bucket, weights, prob_table, k)
+        _mix_step(inputs, bucket[0], values[t, p], k[0], weights)
+        out[t, p] = k[0]
+
+
+@numba.njit(cache=True)
+def _decode(words, stack, live, order, base, stride, width, canvas, relative, sizes, offsets, counts,
+            state_map, stretch16, weights, prob_table, values, neighbours, local_weight, context,
+            columns, table):
+    """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
+    layer over the tile's pixels so far), the count estimates from the canvas, the mix, one ANS pop,
+    then the updates the encoder made."""
+    n = sizes.shape[0]
+    slots = np.zeros((1, n), np.int64)
+    inputs = np.zeros((1, n + 2), np.int64)
+    inputs[0, n + 1] = tiled.BIAS_INPUT
+    bucket = np.zeros(1, np.int64)
+    k = np.zeros(1, np.int64)
+    bits = np.zeros(1, np.int64)
+    yes = np.ones(1, np.bool_)
+    last_ink = np.zeros(1, np.int64)
+    for j in range(order.shape[0]):
+        t, p = order[j, 0], order[j, 1]
+        if not live[t, p]:
+            continue
+        logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns, table)
+        rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
+        inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
+        at = base[t] + (p // width) * stride + p % width
+        _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket)
+        tiled._mix(inputs, bucket, weights, prob_table, k)
+        bit = pop_bit(words, stack, k[0])
+        bits[0] = bit
+        tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
+        _mix_step(inputs, bucket[0], bit, k[0], weights)
+        canvas[at] = bit
+        values[t, p] = bit
+
+
+class PageCanvas:
+    """Where the tiles of one group of images lie on a white canvas: the images one below another,
+    each with R white rows above it, R white columns on either side (row stride ``stride``)."""
+
+    def __init__(self, shapes: list[tuple[int, int]], tile_h: int, tile_w: int) -> None:
+        grids = [(-(-h // tile_h), -(-w // tile_w)) for h, w in shapes]
+        self.stride = max(cols * tile_w for _, cols in grids) + 2 * R
+        base, strip_key, top = [], [], 0
+        for image, (rows, cols) in enumerate(grids):
+            for row in range(rows):
+                for col in range(cols):
+                    base.append((top + R + row * tile_h) * self.stride + R + col * tile_w)
+                    strip_key.append((image, row))
+            top += R + rows * tile_h
+        self.base = np.array(base, np.int64)
+        self.strip_key = strip_key
+        self.canvas = np.zeros(top * self.stride + R + 1, np.uint8)
+        offsets = causal_offsets(R)
+        nearest = table_columns(R, tiled.CONTEXT_PIXELS[-1])
+        self.relative = np.array([offsets[c][0] * self.stride + offsets[c][1] for c in nearest], np.int64)
+
+    def strips(self, start: int, stop: int) -> np.ndarray:
+        """(first, stop) tile of each strip of the group's tiles start..stop, batch-relative."""
+        cuts = [t for t in range(start + 1, stop) if self.strip_key[t] != self.strip_key[t - 1]]
+        bounds = [start] + cuts + [stop]
+        return np.array([(a - start, b - start) for a, b in zip(bounds[:-1], bounds[1:])], np.int64).reshape(-1, 2)
+
+
+class RasterContexts:
+    """Count state and canvas of the group being coded, for one model's tiles."""
+
+    def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
+        self.tables = AdaptiveContexts(height, width, prob_table)
+        self.height, self.width = height, width
+        self.page: PageCanvas | None = None
+        self.first = 0
+
+    def enter_group(self, group: int, shapes: list[tuple[int, int]], first_tile: int) -> None:
+        """A new group (its images' shapes; ``first_tile``: its first tile in the archive) starts
+        with zero counts and a white canvas."""
+        if group == self.tables.group and self.page is not None:
+            return
+        self.tables.enter_group(group)
+        self.page = PageCanvas(shapes, self.height, self.width)
+        self.first = first_tile
+
+    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> tiled.Counted:
+        """Encoder: the count estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of the
+        batch of tiles starting at archive tile ``start``; batches must come in decoding order."""
+        batch, c, page = self.batch(start, mask), self.tables, self.page
+        estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
+        buckets = np.zeros(x.shape, np.int8)
+        _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.order, batch.base, page.stride,
+                    self.width, page.canvas, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
+                    c.stretch16, estimates, buckets)
+        return estimates, buckets
+
+    def batch(self, start: int, mask: np.ndarray, counted: tiled.Counted | None = None) -> "RasterBatch":
+        """The batch of tiles starting at archive tile ``start`` (the encoder's with its count_pass)."""
+        return RasterBatch(self, start, mask, counted)
+
+    def fresh_weights(self) -> np.ndarray:
+        weights = np.zeros((tiled.BUCKETS, self.tables.inputs), np.int64)
+        weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
+        return weights
+
+
+class RasterBatch:
+    """One batch of coder 3, a bitsback.VisibleStage: its coding order and either side's pass."""
+
+    def __init__(self, contexts: RasterContexts, start: int, mask: np.ndarray,
+                 counted: tiled.Counted | None = None) -> None:
+        a, b = start - contexts.first, start - contexts.first + len(mask)
+        self.contexts, self.counted = contexts, counted
+        self.mask = np.ascontiguousarray(mask)
+        self.order = _order(contexts.page.strips(a, b), contexts.height, contexts.width)
+        self.base = np.ascontiguousarray(contexts.page.base[a:b])
+
+    def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Encoder: the coded k of every pixel of the batch (fresh mixer weights)."""
+        estimates, buckets = self.counted
+        out = np.zeros(x.shape, np.int64)
+        _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), estimates, buckets,
+                  np.ascontiguousarray(x, dtype=np.int64), self.mask, self.order,
+                  self.contexts.fresh_weights(), self.contexts.tables.prob_table, out)
+        return out
+
+    def decode(self, coder, network, context: np.ndarray):
+        """Decoder: pop the batch's pixels from ``coder``; returns (pixels, the coder afterwards)."""
+        tiles, pixels = self.mask.shape
+        words, stack = to_stack(coder, spare=0)
+        values = np.zeros((tiles, pixels + 1))
+        ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
+        _decode(words, stack, self.mask, self.order, self.base, page.stride, ctx.width, page.canvas,
+                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, ctx.fresh_weights(),
+                c.prob_table, values, network.neighbours, network.visible_weight,
+                np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table())
+        return values[:, :pixels].astype(np.int64), to_coder(words, stack)

@@ -1,0 +1,102 @@
+"""Page-adaptive mixing in page raster order (darncodec.coding.raster, coder id 3): the coding order,
+the canvas, agreement of the encoder's passes with the decoder's kernel, and what crossing tile
+borders gains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import constriction
+import numpy as np
+import pytest
+
+from darncodec import codec
+from darncodec.coding import container, raster
+from darncodec.coding.bitsback import push
+from darncodec.coding.fixed_point import PROB_BITS
+from darncodec.coding.tiling import to_tiles
+from darncodec.imageio import read_bilevel
+
+SAMPLES = Path(__file__).resolve().parents[1] / "corpora" / "samples"
+GOLDEN = Path(__file__).resolve().parent / "data"
+
+
+def test_order_is_page_raster_order_within_each_tile_row() -> None:
+    page = raster.PageCanvas([(20, 30)], 8, 8)            # 3 x 4 tiles
+    order = raster._order(page.strips(2, 9), 8, 8)       # tiles 2..8: the end of row 0, all of row 1, row 2's first
+    assert sorted(map(tuple, order)) == [(t, p) for t in range(7) for p in range(64)]
+    canvas_index = page.base[2:9][order[:, 0]] + (order[:, 1] // 8) * page.stride + order[:, 1] % 8
+    strip_of = np.array([0, 0, 1, 1, 1, 1, 2])[order[:, 0]]
+    for strip in range(3):                                # inside a strip, the canvas is walked in raster order
+        assert np.all(np.diff(canvas_index[strip_of == strip]) > 0)
+    assert np.all(np.diff(strip_of) >= 0)
+
+
+def test_canvas_reads_white_around_every_image() -> None:
+    """Each image has white margins wide enough for every context offset; images never touch."""
+    page = raster.PageCanvas([(9, 20), (30, 7)], 8, 8)
+    for (h, w), first in (((9, 20), 0), ((30, 7), 6)):
+        top_left = page.base[first]
+        reach = top_left + page.relative                  # the context of the image's first pixel
+        assert reach.min() >= 0 and len(set(reach) & set(page.base)) == 0
+    assert page.canvas.size > page.base.max() + 7 * page.stride + 7
+
+
+def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
+    """The encoder's count and mix passes give the probabilities the decoder's fused kernel pops
+    with: pushed with them, every pixel pops back and the coder ends where it started."""
+    model = codec.coding_model(str(tiny_model_path))
+    net = model.network
+    rng = np.random.default_rng(7)
+    image = (rng.random((40, 50)) < 0.3).astype(np.uint8)
+    image[10:30] = np.tile((np.arange(50) % 5 < 2).astype(np.uint8), (20, 1))   # stripes across tile borders
+    x, mask = to_tiles(image, *model.tile)
+    hs = [(rng.random((len(x), units)) < 0.5).astype(np.int64) for units in net.config.latent]
+    context = net.visible_context(hs)
+    grid = net.grid_logits(net.visible_logits(context, x))
+    encoder, decoder = (model.adaptive_contexts(container.CODER_RASTER) for _ in range(2))
+    for contexts in (encoder, decoder):
+        contexts.enter_group(0, [image.shape], 0)
+    batches = ((0, 7), (7, len(x)))
+    stages = [encoder.batch(start, mask[start:stop], encoder.count_pass(start, x[start:stop], mask[start:stop]))
+              for start, stop in reversed(batches)][::-1]    # counted in decoding order: the last batch first
+    coder = constriction.stream.stack.AnsCoder()
+    coder.encode_reverse(np.array([1, 0, 1], np.int32), constriction.stream.model.Bernoulli(perfect=False),
+                         np.full(3, 0.3))                  # something underneath the batches
+    before = coder.get_compressed().copy()
+    for stage, (start, stop) in zip(stages, batches):
+        k = stage.encode(grid[start:stop], x[start:stop])
+        live = k[mask[start:stop]]
+        assert live.min() >= 1 and live.max() < 1 << PROB_BITS
+        push(coder, x[start:stop], k * (1.0 / (1 << PROB_BITS)), mask[start:stop], stage.order)
+    for start, stop in reversed(batches):
+        decoded, coder = decoder.batch(start, mask[start:stop]).decode(coder, net, context[start:stop])
+        np.testing.assert_array_equal(decoded, x[start:stop])
+    np.testing.assert_array_equal(coder.get_compressed(), before)
+    np.testing.assert_array_equal(encoder.tables.counts, decoder.tables.counts)
+
+
+def test_contexts_across_tile_borders_pay(tiny_model_path) -> None:
+    """Ruled lines that cross every tile border: the tiled coder meets each line afresh at the top
+    of a tile, the raster coder sees the line above."""
+    model = codec.coding_model(str(tiny_model_path))
+    rng = np.random.default_rng(8)
+    page = np.zeros((160, 160), np.uint8)
+    for y in range(3, 160, 6):
+        page[y, :] = 1
+    page |= (rng.random(page.shape) < 0.01).astype(np.uint8)
+    tiled = codec.compress([page], model, coding="adaptive-tiles")
+    raster_coded = codec.compress([page], model, coding="adaptive")
+    assert codec.read_header(raster_coded).coder == container.CODER_RASTER
+    assert len(raster_coded) < 0.9 * len(tiled)
+    for data in (tiled, raster_coded):
+        np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
+
+
+@pytest.mark.parametrize("coding", ["adaptive-tiles", "adaptive"])
+def test_golden_adaptive_archives_decode(coding) -> None:
+    """Archives of each adaptive coder, made with the embedded documents model, decode forever."""
+    data = (GOLDEN / f"text-docs-{coding}.darn").read_bytes()
+    assert codec.read_header(data).coding == coding
+    (_, expected), = read_bilevel(SAMPLES / "text.png")
+    np.testing.assert_array_equal(codec.decompress(data)[0][1], expected)
