@@ -65,6 +65,14 @@ def stretch_table(prob_table: np.ndarray) -> np.ndarray:
     return (np.searchsorted(prob_table, k, side="left") - TABLE_HALF).clip(-TABLE_HALF, TABLE_HALF).astype(np.int16)
 
 
+def kt_stretch_table(stretch16: np.ndarray) -> np.ndarray:
+    """stretch of the Krichevsky-Trofimov estimate (n1 + 1/2) / (n0 + n1 + 1), read at 16 bits, for
+    every pair of counts a context can hold (a table instead of a division per lookup)."""
+    n0, n1 = np.meshgrid(np.arange(COUNT_LIMIT + 1), np.arange(COUNT_LIMIT + 1), indexing="ij")
+    k = ((2 * n1 + 1) << (KT_BITS - 1)) // (n0 + n1 + 1)
+    return np.ascontiguousarray(stretch16[np.clip(k, 1, (1 << KT_BITS) - 1)])
+
+
 @numba.njit(cache=True)
 def _isqrt(n: int) -> int:
     root = int(np.sqrt(np.float64(n)))
@@ -81,7 +89,7 @@ def _role(i, n):
 
 
 @numba.njit(cache=True)
-def _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, role):
+def _lookup_one(t, i, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets, role):
     """Context model i of tile t reads the counts at slots[t, i]: the stretch of its estimate (the
     state map's for small counts, KT's beyond) goes to inputs[t, 1 + i]; the two largest contexts set
     the tile's mixer bucket (role 2: the second largest, role 1: the largest)."""
@@ -89,9 +97,9 @@ def _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, role
     a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
     if a < STATES and b1 < STATES:
         k = state_map[i, a, b1, 0] >> (STATE_BITS - KT_BITS)
+        inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
     else:
-        k = ((2 * b1 + 1) << (KT_BITS - 1)) // (a + b1 + 1)
-    inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
+        inputs[t, 1 + i] = kt_stretch[a, b1]
     if role:
         seen = a + b1 + 1
         bucket = 0
@@ -105,7 +113,7 @@ def _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, role
 
 
 @numba.njit(cache=True)
-def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
                   last_ink, white_below):
     """For every tile t of the batch, the slots of pixel p's contexts (``context``: pixel p's row of
     AdaptiveContexts.context, indices into ``values``, whose last column is 0) and their count
@@ -131,7 +139,7 @@ def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16,
                 if (b + 1) % WORD_BITS == 0:
                     chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
         for i in range(n):   # the slots first, then their loads: independent, so the memory reads overlap
-            _lookup_one(t, i, counts, state_map, stretch16, slots, inputs, buckets, _role(i, n))
+            _lookup_one(t, i, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets, _role(i, n))
 
 
 @numba.njit(cache=True)
@@ -185,9 +193,9 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
 
 
 @numba.njit(cache=True)
-def _predict(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+def _predict(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
              last_ink, p, width, grid_logit, weights, prob_table, k):
-    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, slots, inputs, buckets,
+    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
                   last_ink, _white_below(p, width))
     for t in range(inputs.shape[0]):
         inputs[t, 0] = grid_logit[t]
@@ -207,7 +215,7 @@ def _white_below(p, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, width, estimates, buckets):
+def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, width, estimates, buckets):
     """The encoder's _count_lookup/_count_update over every position of a batch: the count
     estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
     tiles, pixels = live.shape
@@ -216,7 +224,7 @@ def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretc
     bucket = np.zeros(tiles, np.int64)
     last_ink = np.full(tiles, NO_INK, np.int64)
     for p in range(pixels):
-        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket,
+        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
         _count_update(slots, values[:, p], live[:, p], counts, state_map, last_ink, p)
         for t in range(tiles):
@@ -266,6 +274,7 @@ class AdaptiveContexts:
         self.state_map = np.zeros((len(self.sizes), STATES, STATES, 2), np.int64)
         self.prob_table = np.ascontiguousarray(prob_table, dtype=np.int64)
         self.stretch16 = stretch_table(self.prob_table)
+        self.kt_stretch = kt_stretch_table(self.stretch16)
         self.group: int | None = None
         self.enter_group(0)
 
@@ -294,7 +303,7 @@ class AdaptiveContexts:
         estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
         buckets = np.zeros((tiles, pixels), np.int8)
         _count_pass(values, np.ascontiguousarray(mask), self.context, self.sizes,
-                    self.offsets, self.counts, self.state_map, self.stretch16, self.width, estimates, buckets)
+                    self.offsets, self.counts, self.state_map, self.stretch16, self.kt_stretch, self.width, estimates, buckets)
         return estimates, buckets
 
     def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "BatchMixer":
@@ -339,7 +348,7 @@ class BatchMixer:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
         holds the pixels decoded so far and a last column of zeros."""
         c = self.contexts
-        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
+        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch,
                  self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
                  self.weights, c.prob_table, self._k)
         return self._k

@@ -31,6 +31,7 @@ from darncodec.model.neighbourhood import causal_offsets, table_columns
 
 MIX_RATE = 96          # per-pixel mixer step: error * input * 96 / 2**26
 R = tiled.CONTEXT_RADIUS
+BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 
 
 @numba.njit(cache=True)
@@ -53,12 +54,37 @@ def _slots_at(canvas, at, relative, sizes, offsets, slots):
 
 
 @numba.njit(cache=True)
-def _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket):
+def _ink_near(inked, stride, at):
+    """Whether any BLOCK x BLOCK block of the canvas that the context of the pixel at ``at`` touches
+    holds ink (if none does, every context is all white: a shortcut to the same slots)."""
+    row, col = at // stride, at % stride
+    blocks = inked.shape[1]
+    for by in range((row - R) // BLOCK, row // BLOCK + 1):
+        for bx in range((col - R) // BLOCK, min((col + R) // BLOCK + 1, blocks)):
+            if inked[by, bx]:
+                return True
+    return False
+
+
+@numba.njit(cache=True)
+def _write(canvas, inked, stride, at, bit):
+    canvas[at] = bit
+    if bit:
+        inked[(at // stride) // BLOCK, (at % stride) // BLOCK] = True
+
+
+@numba.njit(cache=True)
+def _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
+              bucket):
     """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
     n = sizes.shape[0]
-    _slots_at(canvas, at, relative, sizes, offsets, slots)
+    if _ink_near(inked, stride, at):
+        _slots_at(canvas, at, relative, sizes, offsets, slots)
+    else:
+        for i in range(n):
+            slots[0, i] = offsets[i]
     for i in range(n):
-        tiled._lookup_one(0, i, counts, state_map, stretch16, slots, inputs, bucket, tiled._role(i, n))
+        tiled._lookup_one(0, i, counts, state_map, stretch16, kt_stretch, slots, inputs, bucket, tiled._role(i, n))
 
 
 @numba.njit(cache=True)
@@ -88,8 +114,8 @@ def _order(strips, height, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, order, base, stride, width, canvas, relative, sizes, offsets, counts,
-                state_map, stretch16, estimates, buckets):
+def _count_pass(values, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
+                state_map, stretch16, kt_stretch, estimates, buckets):
     """Encoder: every pixel's count estimates and bucket, in coding order, writing each pixel into
     the canvas once counted (so later pixels see exactly what the decoder will have)."""
     n = sizes.shape[0]
@@ -104,10 +130,11 @@ def _count_pass(values, live, order, base, stride, width, canvas, relative, size
         if not live[t, p]:
             continue
         at = base[t] + (p // width) * stride + p % width
-        _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket)
+        _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
+                  bucket)
         bits[0] = values[t, p]
         tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
-        canvas[at] = values[t, p]
+        _write(canvas, inked, stride, at, values[t, p])
         buckets[t, p] = bucket[0]
         for i in range(n):
             estimates[t, p, i] = inputs[0, 1 + i]
@@ -135,8 +162,8 @@ def _mix_pass(grid_logits, estimates, buckets, values, live, order, weights, pro
 
 
 @numba.njit(cache=True)
-def _decode(words, stack, live, order, base, stride, width, canvas, relative, sizes, offsets, counts,
-            state_map, stretch16, weights, prob_table, values, neighbours, local_weight, context,
+def _decode(words, stack, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
+            state_map, stretch16, kt_stretch, weights, prob_table, values, neighbours, local_weight, context,
             columns, table):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
     layer over the tile's pixels so far), the count estimates from the canvas, the mix, one ANS pop,
@@ -158,13 +185,14 @@ def _decode(words, stack, live, order, base, stride, width, canvas, relative, si
         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
         at = base[t] + (p // width) * stride + p % width
-        _estimate(canvas, at, relative, sizes, offsets, counts, state_map, stretch16, slots, inputs, bucket)
+        _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
+                  bucket)
         tiled._mix(inputs, bucket, weights, prob_table, k)
         bit = pop_bit(words, stack, k[0])
         bits[0] = bit
         tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
         _mix_step(inputs, bucket[0], bit, k[0], weights)
-        canvas[at] = bit
+        _write(canvas, inked, stride, at, bit)
         values[t, p] = bit
 
 
@@ -185,6 +213,7 @@ class PageCanvas:
         self.base = np.array(base, np.int64)
         self.strip_key = strip_key
         self.canvas = np.zeros(top * self.stride + R + 1, np.uint8)
+        self.inked = np.zeros((-(-top // BLOCK), -(-self.stride // BLOCK)), np.bool_)
         offsets = causal_offsets(R)
         nearest = table_columns(R, tiled.CONTEXT_PIXELS[-1])
         self.relative = np.array([offsets[c][0] * self.stride + offsets[c][1] for c in nearest], np.int64)
@@ -221,8 +250,8 @@ class RasterContexts:
         estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
         buckets = np.zeros(x.shape, np.int8)
         _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.order, batch.base, page.stride,
-                    self.width, page.canvas, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
-                    c.stretch16, estimates, buckets)
+                    self.width, page.canvas, page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
+                    c.stretch16, c.kt_stretch, estimates, buckets)
         return estimates, buckets
 
     def batch(self, start: int, mask: np.ndarray, counted: tiled.Counted | None = None) -> "RasterBatch":
@@ -261,8 +290,8 @@ class RasterBatch:
         words, stack = to_stack(coder, spare=0)
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
-        _decode(words, stack, self.mask, self.order, self.base, page.stride, ctx.width, page.canvas,
-                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, ctx.fresh_weights(),
+        _decode(words, stack, self.mask, self.order, self.base, page.stride, ctx.width, page.canvas, page.inked,
+                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch, ctx.fresh_weights(),
                 c.prob_table, values, network.neighbours, network.visible_weight,
                 np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table())
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)
