@@ -29,7 +29,13 @@ from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
 from darncodec.coding.integer_model import _local_logit
 from darncodec.model.neighbourhood import causal_offsets, table_columns
 
-MIX_RATE = 96          # per-pixel mixer step: error * input * 96 / 2**26
+MIX_RATE = 48          # per-pixel mixer step: error * input * 48 / 2**26
+APM_STEP_BITS = 7      # the APM's nodes lie every 128 grid steps (1 logit) from -16 to 16 ...
+APM_STEP_MASK = (1 << APM_STEP_BITS) - 1
+APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
+APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
+APM_SHARE = 4          # ... and give 3/4 of the final probability (the mixer 1/4)
+APM_PIXELS = tiled.CONTEXT_PIXELS[0]   # an APM row per pattern of the 10 nearest pixels and mixer bucket
 R = tiled.CONTEXT_RADIUS
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 
@@ -88,11 +94,34 @@ def _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state
 
 
 @numba.njit(cache=True)
-def _mix_step(inputs, bucket, bit, k, weights):
-    """One gradient step of the pixel's code length on its bucket's weights."""
-    error = (np.int64(bit) << PROB_BITS) - k
+def _predict(inputs, bucket, pattern, weights, apm, prob_table):
+    """P(1) of a pixel: the mixer's logit z (its bucket's weights), then the APM of its (pattern,
+    bucket) read at z, interpolated between the two nearest of its APM_POINTS; returns (the mixer's
+    k, the final k, the APM row, node, fraction). k: P(1) = k / 2**24."""
+    z = np.int64(0)
+    for i in range(inputs.shape[1]):
+        z += weights[bucket, i] * inputs[0, i]
+    z = min(max(z >> tiled.WEIGHT_SHIFT, -TABLE_HALF), TABLE_HALF)
+    row = pattern * tiled.BUCKETS + bucket
+    node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
+    if node == APM_POINTS - 1:
+        node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
+    refined = (apm[row, node] * (APM_STEP_MASK + 1 - fraction) + apm[row, node + 1] * fraction) >> APM_STEP_BITS
+    mixed = prob_table[z + TABLE_HALF]
+    final = (mixed + (APM_SHARE - 1) * refined) // APM_SHARE
+    return mixed, min(max(final, 1), (1 << PROB_BITS) - 1), row, node, fraction
+
+
+@numba.njit(cache=True)
+def _learn(inputs, bucket, bit, mixed, weights, apm, row, node, fraction):
+    """A gradient step of the mixer's code length on its bucket's weights; the two APM nodes move
+    towards the bit in proportion to their share of the interpolation."""
+    target = np.int64(bit) << PROB_BITS
+    error = target - mixed
     for i in range(inputs.shape[1]):
         weights[bucket, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
+    apm[row, node] += ((target - apm[row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
+    apm[row, node + 1] += ((target - apm[row, node + 1]) * fraction) >> APM_RATE_SHIFT
 
 
 @numba.njit(cache=True)
@@ -115,7 +144,7 @@ def _order(strips, height, width):
 
 @numba.njit(cache=True)
 def _count_pass(values, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
-                state_map, stretch16, kt_stretch, estimates, buckets):
+                state_map, stretch16, kt_stretch, estimates, buckets, patterns):
     """Encoder: every pixel's count estimates and bucket, in coding order, writing each pixel into
     the canvas once counted (so later pixels see exactly what the decoder will have)."""
     n = sizes.shape[0]
@@ -136,18 +165,17 @@ def _count_pass(values, live, order, base, stride, width, canvas, inked, relativ
         tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
         _write(canvas, inked, stride, at, values[t, p])
         buckets[t, p] = bucket[0]
+        patterns[t, p] = slots[0, 0] - offsets[0]
         for i in range(n):
             estimates[t, p, i] = inputs[0, 1 + i]
 
 
 @numba.njit(cache=True)
-def _mix_pass(grid_logits, estimates, buckets, values, live, order, weights, prob_table, out):
+def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, weights, apm, prob_table, out):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
     inputs = np.zeros((1, n + 2), np.int64)
     inputs[0, n + 1] = tiled.BIAS_INPUT
-    bucket = np.zeros(1, np.int64)
-    k = np.zeros(1, np.int64)
     for j in range(order.shape[0]):
         t, p = order[j, 0], order[j, 1]
         if not live[t, p]:
@@ -155,15 +183,15 @@ def _mix_pass(grid_logits, estimates, buckets, values, live, order, weights, pro
         inputs[0, 0] = grid_logits[t, p]
         for i in range(n):
             inputs[0, 1 + i] = estimates[t, p, i]
-        bucket[0] = buckets[t, p]
-        tiled._mix(inputs, bucket, weights, prob_table, k)
-        _mix_step(inputs, bucket[0], values[t, p], k[0], weights)
-        out[t, p] = k[0]
+        bucket = np.int64(buckets[t, p])
+        mixed, k, row, node, fraction = _predict(inputs, bucket, np.int64(patterns[t, p]), weights, apm, prob_table)
+        _learn(inputs, bucket, values[t, p], mixed, weights, apm, row, node, fraction)
+        out[t, p] = k
 
 
 @numba.njit(cache=True)
 def _decode(words, stack, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
-            state_map, stretch16, kt_stretch, weights, prob_table, values, neighbours, local_weight, context,
+            state_map, stretch16, kt_stretch, weights, apm, prob_table, values, neighbours, local_weight, context,
             columns, table):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
     layer over the tile's pixels so far), the count estimates from the canvas, the mix, one ANS pop,
@@ -173,7 +201,6 @@ def _decode(words, stack, live, order, base, stride, width, canvas, inked, relat
     inputs = np.zeros((1, n + 2), np.int64)
     inputs[0, n + 1] = tiled.BIAS_INPUT
     bucket = np.zeros(1, np.int64)
-    k = np.zeros(1, np.int64)
     bits = np.zeros(1, np.int64)
     yes = np.ones(1, np.bool_)
     last_ink = np.zeros(1, np.int64)
@@ -187,13 +214,17 @@ def _decode(words, stack, live, order, base, stride, width, canvas, inked, relat
         at = base[t] + (p // width) * stride + p % width
         _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
                   bucket)
-        tiled._mix(inputs, bucket, weights, prob_table, k)
-        bit = pop_bit(words, stack, k[0])
+        mixed, k, row, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0], weights, apm,
+                                                 prob_table)
+        bit = pop_bit(words, stack, k)
         bits[0] = bit
         tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
-        _mix_step(inputs, bucket[0], bit, k[0], weights)
+        _learn(inputs, bucket[0], bit, mixed, weights, apm, row, node, fraction)
         _write(canvas, inked, stride, at, bit)
         values[t, p] = bit
+
+
+Counted = tuple[np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, APM patterns
 
 
 class PageCanvas:
@@ -243,32 +274,36 @@ class RasterContexts:
         self.page = PageCanvas(shapes, self.height, self.width)
         self.first = first_tile
 
-    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> tiled.Counted:
+    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> Counted:
         """Encoder: the count estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of the
         batch of tiles starting at archive tile ``start``; batches must come in decoding order."""
         batch, c, page = self.batch(start, mask), self.tables, self.page
         estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
         buckets = np.zeros(x.shape, np.int8)
+        patterns = np.zeros(x.shape, np.int16)
         _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.order, batch.base, page.stride,
                     self.width, page.canvas, page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
-                    c.stretch16, c.kt_stretch, estimates, buckets)
-        return estimates, buckets
+                    c.stretch16, c.kt_stretch, estimates, buckets, patterns)
+        return estimates, buckets, patterns
 
-    def batch(self, start: int, mask: np.ndarray, counted: tiled.Counted | None = None) -> "RasterBatch":
+    def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "RasterBatch":
         """The batch of tiles starting at archive tile ``start`` (the encoder's with its count_pass)."""
         return RasterBatch(self, start, mask, counted)
 
-    def fresh_weights(self) -> np.ndarray:
+    def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's mixer weights (the DARN's logit alone) and APM (every row the identity)."""
         weights = np.zeros((tiled.BUCKETS, self.tables.inputs), np.int64)
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
-        return weights
+        nodes = np.arange(APM_POINTS) << APM_STEP_BITS
+        apm = np.tile(self.tables.prob_table[nodes], ((1 << APM_PIXELS) * tiled.BUCKETS, 1))
+        return weights, apm
 
 
 class RasterBatch:
     """One batch of coder 3, a bitsback.VisibleStage: its coding order and either side's pass."""
 
     def __init__(self, contexts: RasterContexts, start: int, mask: np.ndarray,
-                 counted: tiled.Counted | None = None) -> None:
+                 counted: Counted | None = None) -> None:
         a, b = start - contexts.first, start - contexts.first + len(mask)
         self.contexts, self.counted = contexts, counted
         self.mask = np.ascontiguousarray(mask)
@@ -277,11 +312,10 @@ class RasterBatch:
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the coded k of every pixel of the batch (fresh mixer weights)."""
-        estimates, buckets = self.counted
         out = np.zeros(x.shape, np.int64)
-        _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), estimates, buckets,
+        _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), *self.counted,
                   np.ascontiguousarray(x, dtype=np.int64), self.mask, self.order,
-                  self.contexts.fresh_weights(), self.contexts.tables.prob_table, out)
+                  *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out)
         return out
 
     def decode(self, coder, network, context: np.ndarray):
@@ -291,7 +325,7 @@ class RasterBatch:
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
         _decode(words, stack, self.mask, self.order, self.base, page.stride, ctx.width, page.canvas, page.inked,
-                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch, ctx.fresh_weights(),
+                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch, *ctx.fresh_mixer(),
                 c.prob_table, values, network.neighbours, network.visible_weight,
                 np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table())
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)
