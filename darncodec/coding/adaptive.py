@@ -88,32 +88,32 @@ def _role(i, n):
     return 1 if i == n - 1 else (2 if i == n - 2 else 0)
 
 
+_LOG2 = np.array([0, 0] + [int(np.log2(n)) for n in range(2, 2 * COUNT_LIMIT + 2)], np.int64)   # floor(log2 n)
+
+
 @numba.njit(cache=True)
-def _lookup_one(t, i, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets, role):
+def _stretch_of_state(entry, stretch16):
+    """The stretch of a state map entry's running mean, read at 16 bits."""
+    return stretch16[min(max(entry >> (STATE_BITS - KT_BITS), 1), (1 << KT_BITS) - 1)]
+
+
+@numba.njit(cache=True)
+def _lookup_one(t, i, counts, estimate, slots, inputs, buckets, role):
     """Context model i of tile t reads the counts at slots[t, i]: the stretch of its estimate (the
-    state map's for small counts, KT's beyond) goes to inputs[t, 1 + i]; the two largest contexts set
-    the tile's mixer bucket (role 2: the second largest, role 1: the largest)."""
+    state map's for small counts, KT's beyond: CountTables.estimate) goes to inputs[t, 1 + i]; the
+    two largest contexts set the tile's mixer bucket (role 2: the second largest, role 1: the
+    largest), by log2 of how often they were seen."""
     slot = slots[t, i]
     a, b1 = np.int64(counts[slot, 0]), np.int64(counts[slot, 1])
-    if a < STATES and b1 < STATES:
-        k = state_map[i, a, b1, 0] >> (STATE_BITS - KT_BITS)
-        inputs[t, 1 + i] = stretch16[min(max(k, 1), (1 << KT_BITS) - 1)]
-    else:
-        inputs[t, 1 + i] = kt_stretch[a, b1]
-    if role:
-        seen = a + b1 + 1
-        bucket = 0
-        while seen > 1 and bucket < (SEEN_LEVELS if role == 1 else SECOND_LEVELS) - 1:
-            seen >>= 1
-            bucket += 1
-        if role == 2:
-            buckets[t] = SEEN_LEVELS * bucket
-        else:
-            buckets[t] += bucket
+    inputs[t, 1 + i] = estimate[i, a, b1]
+    if role == 2:
+        buckets[t] = SEEN_LEVELS * min(_LOG2[a + b1 + 1], SECOND_LEVELS - 1)
+    elif role == 1:
+        buckets[t] += min(_LOG2[a + b1 + 1], SEEN_LEVELS - 1)
 
 
 @numba.njit(cache=True)
-def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
+def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
                   last_ink, white_below):
     """For every tile t of the batch, the slots of pixel p's contexts (``context``: pixel p's row of
     AdaptiveContexts.context, indices into ``values``, whose last column is 0) and their count
@@ -139,11 +139,13 @@ def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16,
                 if (b + 1) % WORD_BITS == 0:
                     chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
         for i in range(n):   # the slots first, then their loads: independent, so the memory reads overlap
-            _lookup_one(t, i, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets, _role(i, n))
+            _lookup_one(t, i, counts, estimate, slots, inputs, buckets, _role(i, n))
 
 
 @numba.njit(cache=True)
-def _count_update(slots, bits, live, counts, state_map, last_ink, p):
+def _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p):
+    """Count each tile's bit in its contexts' slots; a small count state's running mean moves
+    towards the bit (and its stretch in ``estimate`` with it)."""
     for t in range(slots.shape[0]):
         if live[t]:
             if bits[t]:
@@ -154,6 +156,7 @@ def _count_update(slots, bits, live, counts, state_map, last_ink, p):
                     entry = state_map[i, counts[s, 0], counts[s, 1]]
                     entry[0] += ((np.int64(bits[t]) << (STATE_BITS + 1)) - 2 * entry[0]) // (2 * entry[1] + 3)
                     entry[1] = min(entry[1] + 1, STATE_LIMIT)
+                    estimate[i, counts[s, 0], counts[s, 1]] = _stretch_of_state(entry[0], stretch16)
                 a = np.int64(counts[s, 0]) + (1 - np.int64(bits[t]))
                 b = np.int64(counts[s, 1]) + np.int64(bits[t])
                 if a + b > COUNT_LIMIT:
@@ -193,9 +196,9 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
 
 
 @numba.njit(cache=True)
-def _predict(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
+def _predict(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
              last_ink, p, width, grid_logit, weights, prob_table, k):
-    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, buckets,
+    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
                   last_ink, _white_below(p, width))
     for t in range(inputs.shape[0]):
         inputs[t, 0] = grid_logit[t]
@@ -203,8 +206,8 @@ def _predict(values, context, sizes, offsets, counts, state_map, stretch16, kt_s
 
 
 @numba.njit(cache=True)
-def _update(slots, bits, live, counts, state_map, last_ink, p, inputs, buckets, k, weights):
-    _count_update(slots, bits, live, counts, state_map, last_ink, p)
+def _update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p, inputs, buckets, k, weights):
+    _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p)
     _mix_update(inputs, buckets, bits, live, k, weights)
 
 
@@ -215,7 +218,7 @@ def _white_below(p, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, kt_stretch, width, estimates, buckets):
+def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, estimate, width, estimates, buckets):
     """The encoder's _count_lookup/_count_update over every position of a batch: the count
     estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
     tiles, pixels = live.shape
@@ -224,9 +227,9 @@ def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretc
     bucket = np.zeros(tiles, np.int64)
     last_ink = np.full(tiles, NO_INK, np.int64)
     for p in range(pixels):
-        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs, bucket,
+        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
-        _count_update(slots, values[:, p], live[:, p], counts, state_map, last_ink, p)
+        _count_update(slots, values[:, p], live[:, p], counts, state_map, stretch16, estimate, last_ink, p)
         for t in range(tiles):
             buckets[t, p] = bucket[t]
             for i in range(sizes.shape[0]):
@@ -257,17 +260,12 @@ def _mix_pass(grid_logits, estimates, buckets, values, live, weights, prob_table
 Counted = tuple[np.ndarray, np.ndarray]   # a batch's count estimates and buckets (AdaptiveContexts.count_pass)
 
 
-class AdaptiveContexts:
-    """The count state of one group of images (a page) and the kernels' fixed arguments for one
-    model's tiles."""
+class CountTables:
+    """The counts and state maps of nested context models of ``pixels`` nearest neighbours (one
+    group of images: a page), and the stretch tables of one model's probability table."""
 
-    def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
-        self.width = width
-        self.sizes = np.array(CONTEXT_PIXELS, np.int64)
-        # context[p, b]: where in a tile's pixels (plus a last zero column) the b-th nearest causal
-        # neighbour of pixel p is
-        nearest = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
-        self.context = np.ascontiguousarray(neighbour_index(height, width, CONTEXT_RADIUS)[:, nearest])
+    def __init__(self, pixels: tuple[int, ...], prob_table: np.ndarray) -> None:
+        self.sizes = np.array(pixels, np.int64)
         slots = [1 << int(min(n, HASH_BITS) if n > DIRECT_BITS else n) for n in self.sizes]
         self.offsets = np.cumsum([0] + slots[:-1]).astype(np.int64)
         self.counts = np.zeros((sum(slots), 2), np.uint8)      # n0, n1 side by side: one cache line
@@ -275,6 +273,9 @@ class AdaptiveContexts:
         self.prob_table = np.ascontiguousarray(prob_table, dtype=np.int64)
         self.stretch16 = stretch_table(self.prob_table)
         self.kt_stretch = kt_stretch_table(self.stretch16)
+        # estimate[i, n0, n1]: the stretch context model i gives for counts n0, n1 (the state map's for
+        # small counts, kept in step with it; KT's beyond)
+        self.estimate = np.zeros((len(self.sizes), COUNT_LIMIT + 1, COUNT_LIMIT + 1), np.int16)
         self.group: int | None = None
         self.enter_group(0)
 
@@ -288,10 +289,26 @@ class AdaptiveContexts:
         n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
         self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)
         self.state_map[..., 1] = 0
+        self.estimate[:] = self.kt_stretch
+        k = self.state_map[:, :, :, 0] >> (STATE_BITS - KT_BITS)
+        self.estimate[:, :STATES, :STATES] = self.stretch16[np.clip(k, 1, (1 << KT_BITS) - 1)]
 
     @property
     def inputs(self) -> int:
         return 2 + len(self.sizes)    # the DARN, each context model, the bias
+
+
+class AdaptiveContexts(CountTables):
+    """The count state of one group of images (a page) and the kernels' fixed arguments for one
+    model's tiles (coder 2: contexts inside the tile)."""
+
+    def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
+        super().__init__(CONTEXT_PIXELS, prob_table)
+        self.width = width
+        # context[p, b]: where in a tile's pixels (plus a last zero column) the b-th nearest causal
+        # neighbour of pixel p is
+        nearest = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
+        self.context = np.ascontiguousarray(neighbour_index(height, width, CONTEXT_RADIUS)[:, nearest])
 
     def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> Counted:
         """Encoder: the count estimates (tiles, pixels, contexts) and mixer buckets (tiles, pixels) of
@@ -303,7 +320,7 @@ class AdaptiveContexts:
         estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
         buckets = np.zeros((tiles, pixels), np.int8)
         _count_pass(values, np.ascontiguousarray(mask), self.context, self.sizes,
-                    self.offsets, self.counts, self.state_map, self.stretch16, self.kt_stretch, self.width, estimates, buckets)
+                    self.offsets, self.counts, self.state_map, self.stretch16, self.estimate, self.width, estimates, buckets)
         return estimates, buckets
 
     def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "BatchMixer":
@@ -348,7 +365,7 @@ class BatchMixer:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
         holds the pixels decoded so far and a last column of zeros."""
         c = self.contexts
-        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch,
+        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate,
                  self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
                  self.weights, c.prob_table, self._k)
         return self._k
@@ -356,4 +373,5 @@ class BatchMixer:
     def update(self, p: int, bits: np.ndarray) -> None:
         """Decoder: learn from the pixels just decoded at position ``p``."""
         c, live = self.contexts, self.mask[:, p]
-        _update(self._slots, bits, live, c.counts, c.state_map, self._last_ink, p, self._inputs, self._buckets, self._k, self.weights)
+        _update(self._slots, bits, live, c.counts, c.state_map, c.stretch16, c.estimate, self._last_ink, p, self._inputs,
+                self._buckets, self._k, self.weights)

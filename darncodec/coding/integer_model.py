@@ -117,7 +117,7 @@ class IntegerDARN:
         values[:, :pixels] = x
         logits = np.zeros((tiles, pixels))
         _local_logits(values, self.neighbours, self.visible_weight, np.ascontiguousarray(context, dtype=np.float64),
-                      self.table_columns, self.local_table(), logits)
+                      self.table_columns, self.local_table(), self.config.width, self.config.radius, logits)
         return logits
 
     def local_table(self) -> np.ndarray:
@@ -182,11 +182,20 @@ def _local_logit(values, t, neighbours, weight, context, columns, table):
 
 
 @numba.njit(cache=True)
-def _local_logits(values, neighbours, weight, context, columns, table, out):
-    """Every logit of a batch of tiles whose pixels are all known (the encoder's view)."""
+def _local_logits(values, neighbours, weight, context, columns, table, width, radius, out):
+    """Every logit of a batch of tiles whose pixels are all known (the encoder's view). Where no ink
+    lies in the rows a pixel's neighbourhood reaches, every neighbour is white: the logit is its
+    context plus the table's entry for white (adding zeros changes no float)."""
+    white = table[0] if columns.shape[0] else 0.0
     for t in range(values.shape[0]):
+        last_ink = -(1 << 40)
         for p in range(neighbours.shape[0]):
-            out[t, p] = _local_logit(values, t, neighbours[p], weight[p], context[t, p], columns, table)
+            if last_ink < (p // width - radius) * width:
+                out[t, p] = context[t, p] + white
+            else:
+                out[t, p] = _local_logit(values, t, neighbours[p], weight[p], context[t, p], columns, table)
+            if values[t, p] > 0:
+                last_ink = p
 
 
 @numba.njit(cache=True)

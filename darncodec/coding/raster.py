@@ -23,20 +23,21 @@ import numba
 import numpy as np
 
 from darncodec.coding import adaptive as tiled
-from darncodec.coding.adaptive import AdaptiveContexts
+from darncodec.coding.adaptive import CountTables
 from darncodec.coding.ans import pop_bit, to_coder, to_stack
 from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
 from darncodec.coding.integer_model import _local_logit
 from darncodec.model.neighbourhood import causal_offsets, table_columns
 
+CONTEXT_PIXELS = (10, 16, 30, 44, 60, 90, 140)   # the nested context models: nearest causal neighbours ...
+R = 9                                             # ... within this radius (the page has room for them)
 MIX_RATE = 48          # per-pixel mixer step: error * input * 48 / 2**26
 APM_STEP_BITS = 7      # the APM's nodes lie every 128 grid steps (1 logit) from -16 to 16 ...
 APM_STEP_MASK = (1 << APM_STEP_BITS) - 1
 APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
 APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
 APM_SHARE = 4          # ... and give 3/4 of the final probability (the mixer 1/4)
-APM_PIXELS = tiled.CONTEXT_PIXELS[0]   # an APM row per pattern of the 10 nearest pixels and mixer bucket
-R = tiled.CONTEXT_RADIUS
+APM_PIXELS = CONTEXT_PIXELS[0]   # an APM row per pattern of the 10 nearest pixels and mixer bucket
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 
 
@@ -46,8 +47,7 @@ def _slots_at(canvas, at, relative, sizes, offsets, slots):
     (the pattern of its sizes[i] nearest causal neighbours, as coder 2 forms it)."""
     chained, word, i = np.uint64(0), np.uint64(0), 0
     for b in range(relative.shape[0]):
-        if canvas[at + relative[b]]:
-            word |= np.uint64(1) << np.uint64(b % tiled.WORD_BITS)
+        word |= np.uint64(canvas[at + relative[b]]) << np.uint64(b % tiled.WORD_BITS)   # no branch
         if b + 1 == sizes[i]:
             if sizes[i] <= tiled.DIRECT_BITS:
                 slots[0, i] = offsets[i] + np.int64(word)
@@ -60,37 +60,29 @@ def _slots_at(canvas, at, relative, sizes, offsets, slots):
 
 
 @numba.njit(cache=True)
-def _ink_near(inked, stride, at):
-    """Whether any BLOCK x BLOCK block of the canvas that the context of the pixel at ``at`` touches
-    holds ink (if none does, every context is all white: a shortcut to the same slots)."""
-    row, col = at // stride, at % stride
-    blocks = inked.shape[1]
+def _ink_near(inked, row, col):
+    """Whether any BLOCK x BLOCK block of the canvas that the context of the pixel at (row, col)
+    touches holds ink (if none does, every context is all white: a shortcut to the same slots)."""
+    last = min((col + R) // BLOCK, inked.shape[1] - 1)
     for by in range((row - R) // BLOCK, row // BLOCK + 1):
-        for bx in range((col - R) // BLOCK, min((col + R) // BLOCK + 1, blocks)):
+        for bx in range((col - R) // BLOCK, last + 1):
             if inked[by, bx]:
                 return True
     return False
 
 
 @numba.njit(cache=True)
-def _write(canvas, inked, stride, at, bit):
-    canvas[at] = bit
-    if bit:
-        inked[(at // stride) // BLOCK, (at % stride) // BLOCK] = True
-
-
-@numba.njit(cache=True)
-def _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
-              bucket):
+def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16, estimate, slots,
+              inputs, bucket):
     """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
     n = sizes.shape[0]
-    if _ink_near(inked, stride, at):
+    if ink_near:
         _slots_at(canvas, at, relative, sizes, offsets, slots)
     else:
         for i in range(n):
             slots[0, i] = offsets[i]
     for i in range(n):
-        tiled._lookup_one(0, i, counts, state_map, stretch16, kt_stretch, slots, inputs, bucket, tiled._role(i, n))
+        tiled._lookup_one(0, i, counts, estimate, slots, inputs, bucket, tiled._role(i, n))
 
 
 @numba.njit(cache=True)
@@ -143,10 +135,10 @@ def _order(strips, height, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
-                state_map, stretch16, kt_stretch, estimates, buckets, patterns):
-    """Encoder: every pixel's count estimates and bucket, in coding order, writing each pixel into
-    the canvas once counted (so later pixels see exactly what the decoder will have)."""
+def _count_pass(values, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets, counts,
+                state_map, stretch16, estimate, estimates, buckets, patterns):
+    """Encoder: every pixel's count estimates and bucket, in coding order (as _order walks it),
+    writing each pixel into the canvas once counted (so later pixels see what the decoder will)."""
     n = sizes.shape[0]
     slots = np.zeros((1, n), np.int64)
     inputs = np.zeros((1, n + 2), np.int64)
@@ -154,20 +146,26 @@ def _count_pass(values, live, order, base, stride, width, canvas, inked, relativ
     bits = np.zeros(1, np.int64)
     yes = np.ones(1, np.bool_)
     last_ink = np.zeros(1, np.int64)
-    for j in range(order.shape[0]):
-        t, p = order[j, 0], order[j, 1]
-        if not live[t, p]:
-            continue
-        at = base[t] + (p // width) * stride + p % width
-        _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
-                  bucket)
-        bits[0] = values[t, p]
-        tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
-        _write(canvas, inked, stride, at, values[t, p])
-        buckets[t, p] = bucket[0]
-        patterns[t, p] = slots[0, 0] - offsets[0]
-        for i in range(n):
-            estimates[t, p, i] = inputs[0, 1 + i]
+    for s in range(strips.shape[0]):
+        for y in range(height):
+            for t in range(strips[s, 0], strips[s, 1]):
+                row, left = base[t] // stride + y, base[t] % stride
+                for x in range(width):
+                    p = y * width + x
+                    if not live[t, p]:
+                        continue
+                    at = row * stride + left + x
+                    _estimate(canvas, at, _ink_near(inked, row, left + x), relative, sizes, offsets, counts,
+                              state_map, stretch16, estimate, slots, inputs, bucket)
+                    bits[0] = values[t, p]
+                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
+                    canvas[at] = values[t, p]
+                    if values[t, p]:
+                        inked[row // BLOCK, (left + x) // BLOCK] = True
+                    buckets[t, p] = bucket[0]
+                    patterns[t, p] = slots[0, 0] - offsets[0]
+                    for i in range(n):
+                        estimates[t, p, i] = inputs[0, 1 + i]
 
 
 @numba.njit(cache=True)
@@ -190,12 +188,13 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
 
 
 @numba.njit(cache=True)
-def _decode(words, stack, live, order, base, stride, width, canvas, inked, relative, sizes, offsets, counts,
-            state_map, stretch16, kt_stretch, weights, apm, prob_table, values, neighbours, local_weight, context,
-            columns, table):
+def _decode(words, stack, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets,
+            counts, state_map, stretch16, estimate, weights, apm, prob_table, values, neighbours, local_weight,
+            context, columns, table, darn_radius):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
-    layer over the tile's pixels so far), the count estimates from the canvas, the mix, one ANS pop,
-    then the updates the encoder made."""
+    layer over the tile's pixels so far; with no ink near, its neighbours are all white and only
+    the context and the table's entry for white remain), the count estimates from the canvas, the
+    mix, one ANS pop, then the updates the encoder made."""
     n = sizes.shape[0]
     slots = np.zeros((1, n), np.int64)
     inputs = np.zeros((1, n + 2), np.int64)
@@ -204,27 +203,35 @@ def _decode(words, stack, live, order, base, stride, width, canvas, inked, relat
     bits = np.zeros(1, np.int64)
     yes = np.ones(1, np.bool_)
     last_ink = np.zeros(1, np.int64)
-    for j in range(order.shape[0]):
-        t, p = order[j, 0], order[j, 1]
-        if not live[t, p]:
-            continue
-        logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns, table)
-        rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
-        inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
-        at = base[t] + (p // width) * stride + p % width
-        _estimate(canvas, inked, stride, at, relative, sizes, offsets, counts, state_map, stretch16, kt_stretch, slots, inputs,
-                  bucket)
-        mixed, k, row, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0], weights, apm,
-                                                 prob_table)
-        bit = pop_bit(words, stack, k)
-        bits[0] = bit
-        tiled._count_update(slots, bits, yes, counts, state_map, last_ink, 0)
-        _learn(inputs, bucket[0], bit, mixed, weights, apm, row, node, fraction)
-        _write(canvas, inked, stride, at, bit)
-        values[t, p] = bit
-
-
-Counted = tuple[np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, APM patterns
+    white = table[0] if columns.shape[0] else 0.0
+    for s in range(strips.shape[0]):
+        for y in range(height):
+            for t in range(strips[s, 0], strips[s, 1]):
+                row, left = base[t] // stride + y, base[t] % stride
+                for x in range(width):
+                    p = y * width + x
+                    if not live[t, p]:
+                        continue
+                    at = row * stride + left + x
+                    ink_near = _ink_near(inked, row, left + x)
+                    if ink_near or darn_radius > R:
+                        logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns, table)
+                    else:
+                        logit = context[t, p] + white
+                    rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
+                    inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
+                    _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
+                              estimate, slots, inputs, bucket)
+                    mixed, k, apm_row, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0], weights,
+                                                                 apm, prob_table)
+                    bit = pop_bit(words, stack, k)
+                    bits[0] = bit
+                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
+                    _learn(inputs, bucket[0], bit, mixed, weights, apm, apm_row, node, fraction)
+                    canvas[at] = bit
+                    if bit:
+                        inked[row // BLOCK, (left + x) // BLOCK] = True
+                    values[t, p] = bit
 
 
 class PageCanvas:
@@ -246,7 +253,7 @@ class PageCanvas:
         self.canvas = np.zeros(top * self.stride + R + 1, np.uint8)
         self.inked = np.zeros((-(-top // BLOCK), -(-self.stride // BLOCK)), np.bool_)
         offsets = causal_offsets(R)
-        nearest = table_columns(R, tiled.CONTEXT_PIXELS[-1])
+        nearest = table_columns(R, CONTEXT_PIXELS[-1])
         self.relative = np.array([offsets[c][0] * self.stride + offsets[c][1] for c in nearest], np.int64)
 
     def strips(self, start: int, stop: int) -> np.ndarray:
@@ -260,7 +267,7 @@ class RasterContexts:
     """Count state and canvas of the group being coded, for one model's tiles."""
 
     def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
-        self.tables = AdaptiveContexts(height, width, prob_table)
+        self.tables = CountTables(CONTEXT_PIXELS, prob_table)
         self.height, self.width = height, width
         self.page: PageCanvas | None = None
         self.first = 0
@@ -281,9 +288,9 @@ class RasterContexts:
         estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
         buckets = np.zeros(x.shape, np.int8)
         patterns = np.zeros(x.shape, np.int16)
-        _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.order, batch.base, page.stride,
-                    self.width, page.canvas, page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
-                    c.stretch16, c.kt_stretch, estimates, buckets, patterns)
+        _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.strips, batch.base, page.stride,
+                    self.height, self.width, page.canvas, page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
+                    c.stretch16, c.estimate, estimates, buckets, patterns)
         return estimates, buckets, patterns
 
     def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "RasterBatch":
@@ -307,7 +314,8 @@ class RasterBatch:
         a, b = start - contexts.first, start - contexts.first + len(mask)
         self.contexts, self.counted = contexts, counted
         self.mask = np.ascontiguousarray(mask)
-        self.order = _order(contexts.page.strips(a, b), contexts.height, contexts.width)
+        self.strips = contexts.page.strips(a, b)
+        self.order = _order(self.strips, contexts.height, contexts.width)
         self.base = np.ascontiguousarray(contexts.page.base[a:b])
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -324,8 +332,9 @@ class RasterBatch:
         words, stack = to_stack(coder, spare=0)
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
-        _decode(words, stack, self.mask, self.order, self.base, page.stride, ctx.width, page.canvas, page.inked,
-                page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.kt_stretch, *ctx.fresh_mixer(),
-                c.prob_table, values, network.neighbours, network.visible_weight,
-                np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table())
+        _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
+                page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate,
+                *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
+                np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table(),
+                network.config.radius)
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)
