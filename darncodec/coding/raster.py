@@ -36,8 +36,11 @@ APM_STEP_BITS = 7      # the APM's nodes lie every 128 grid steps (1 logit) from
 APM_STEP_MASK = (1 << APM_STEP_BITS) - 1
 APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
 APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
-APM_SHARE = 4          # ... and give 3/4 of the final probability (the mixer 1/4)
-APM_PIXELS = CONTEXT_PIXELS[0]   # an APM row per pattern of the 10 nearest pixels and mixer bucket
+APM_PIXELS = CONTEXT_PIXELS[0]   # the first APM: a row per pattern of the 10 nearest pixels and mixer bucket
+APM_ROWS = (1 << APM_PIXELS) * tiled.BUCKETS
+DARN_LEVEL_BITS = 6    # the second APM: a row per level of the DARN's logit (64 grid steps each) ...
+DARN_LEVELS = 2 * TABLE_HALF // (1 << DARN_LEVEL_BITS) + 1
+NEAR_PIXELS = 4        # ... and pattern of the 4 nearest pixels
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 
 
@@ -86,34 +89,44 @@ def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map,
 
 
 @numba.njit(cache=True)
+def _interpolate(apm, row, node, fraction):
+    return (apm[row, node] * (APM_STEP_MASK + 1 - fraction) + apm[row, node + 1] * fraction) >> APM_STEP_BITS
+
+
+@numba.njit(cache=True)
 def _predict(inputs, bucket, pattern, weights, apm, prob_table):
-    """P(1) of a pixel: the mixer's logit z (its bucket's weights), then the APM of its (pattern,
-    bucket) read at z, interpolated between the two nearest of its APM_POINTS; returns (the mixer's
-    k, the final k, the APM row, node, fraction). k: P(1) = k / 2**24."""
+    """P(1) of a pixel. The mixer's logit z (its bucket's weights) gives k_mix; two APMs read at z
+    (interpolated between their two nearest nodes) refine it: the first's row is the pattern of
+    the 10 nearest pixels and the mixer bucket, the second's the DARN's logit level and the pattern
+    of the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the
+    final k, the two APM rows, node, fraction); P(1) = k / 2**24."""
     z = np.int64(0)
     for i in range(inputs.shape[1]):
         z += weights[bucket, i] * inputs[0, i]
     z = min(max(z >> tiled.WEIGHT_SHIFT, -TABLE_HALF), TABLE_HALF)
-    row = pattern * tiled.BUCKETS + bucket
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
-    refined = (apm[row, node] * (APM_STEP_MASK + 1 - fraction) + apm[row, node + 1] * fraction) >> APM_STEP_BITS
+    first = pattern * tiled.BUCKETS + bucket
+    second = APM_ROWS + ((inputs[0, 0] + TABLE_HALF) >> DARN_LEVEL_BITS) * (1 << NEAR_PIXELS) \
+        + (pattern & ((1 << NEAR_PIXELS) - 1))
     mixed = prob_table[z + TABLE_HALF]
-    final = (mixed + (APM_SHARE - 1) * refined) // APM_SHARE
-    return mixed, min(max(final, 1), (1 << PROB_BITS) - 1), row, node, fraction
+    refined = (mixed + 3 * _interpolate(apm, first, node, fraction)) // 4
+    final = (2 * refined + _interpolate(apm, second, node, fraction)) // 3
+    return mixed, min(max(final, 1), (1 << PROB_BITS) - 1), first, second, node, fraction
 
 
 @numba.njit(cache=True)
-def _learn(inputs, bucket, bit, mixed, weights, apm, row, node, fraction):
-    """A gradient step of the mixer's code length on its bucket's weights; the two APM nodes move
+def _learn(inputs, bucket, bit, mixed, weights, apm, first, second, node, fraction):
+    """A gradient step of the mixer's code length on its bucket's weights; each APM's two nodes move
     towards the bit in proportion to their share of the interpolation."""
     target = np.int64(bit) << PROB_BITS
     error = target - mixed
     for i in range(inputs.shape[1]):
         weights[bucket, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
-    apm[row, node] += ((target - apm[row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
-    apm[row, node + 1] += ((target - apm[row, node + 1]) * fraction) >> APM_RATE_SHIFT
+    for row in (first, second):
+        apm[row, node] += ((target - apm[row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
+        apm[row, node + 1] += ((target - apm[row, node + 1]) * fraction) >> APM_RATE_SHIFT
 
 
 @numba.njit(cache=True)
@@ -182,8 +195,9 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
         for i in range(n):
             inputs[0, 1 + i] = estimates[t, p, i]
         bucket = np.int64(buckets[t, p])
-        mixed, k, row, node, fraction = _predict(inputs, bucket, np.int64(patterns[t, p]), weights, apm, prob_table)
-        _learn(inputs, bucket, values[t, p], mixed, weights, apm, row, node, fraction)
+        mixed, k, first, second, node, fraction = _predict(inputs, bucket, np.int64(patterns[t, p]), weights, apm,
+                                                           prob_table)
+        _learn(inputs, bucket, values[t, p], mixed, weights, apm, first, second, node, fraction)
         out[t, p] = k
 
 
@@ -222,12 +236,12 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                     inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
                               estimate, slots, inputs, bucket)
-                    mixed, k, apm_row, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0], weights,
-                                                                 apm, prob_table)
+                    mixed, k, first, second, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0],
+                                                                       weights, apm, prob_table)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
-                    _learn(inputs, bucket[0], bit, mixed, weights, apm, apm_row, node, fraction)
+                    _learn(inputs, bucket[0], bit, mixed, weights, apm, first, second, node, fraction)
                     canvas[at] = bit
                     if bit:
                         inked[row // BLOCK, (left + x) // BLOCK] = True
@@ -298,11 +312,12 @@ class RasterContexts:
         return RasterBatch(self, start, mask, counted)
 
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
-        """A batch's mixer weights (the DARN's logit alone) and APM (every row the identity)."""
+        """A batch's mixer weights (the DARN's logit alone) and APMs (every row the identity; the
+        first APM_ROWS rows are the first APM's)."""
         weights = np.zeros((tiled.BUCKETS, self.tables.inputs), np.int64)
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
         nodes = np.arange(APM_POINTS) << APM_STEP_BITS
-        apm = np.tile(self.tables.prob_table[nodes], ((1 << APM_PIXELS) * tiled.BUCKETS, 1))
+        apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + DARN_LEVELS * (1 << NEAR_PIXELS), 1))
         return weights, apm
 
 
