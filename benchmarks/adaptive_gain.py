@@ -3,8 +3,9 @@
 Non-test images only: the six held-out document images of benchmarks/tile_borders.py (the default
 model saw them in training, which flatters static coding, if anything) and two pages rendered by the
 documents recipe with a seed its training did not use. Each image is compressed alone, static
-(`compress --static`) and adaptive (the default); JBIG1 (pbmtojbg -q) is the yardstick. Never reads
-the CCITT pages.
+(`compress --static`, coder 1), with the first page-adaptive mixing (tile position by tile position,
+coder 2) and with the default (page raster order, coder 3); JBIG1 (pbmtojbg -q) is the yardstick.
+Never reads the CCITT pages.
 
     python -m benchmarks.adaptive_gain [--model NAME|PATH] [--json docs/results/adaptive_gain.json]
 """
@@ -24,6 +25,7 @@ from darncodec.corpora.documents import rendered_pages
 from darncodec.imageio import read_bilevel
 
 RENDER_SEED = 11    # the documents corpus renders its training pages with seed 0
+CODINGS = ("static", "adaptive-tiles", "adaptive")   # coder ids 1, 2, 3
 
 
 def images() -> list[tuple[str, object]]:
@@ -42,13 +44,11 @@ def main() -> None:
     rows = []
     for name, bits in images():
         start = time.perf_counter()
-        static = len(compress([bits], model, adaptive=False))
-        adaptive = len(compress([bits], model, adaptive=True))
-        rows.append({"image": name, "height": int(bits.shape[0]), "width": int(bits.shape[1]),
-                     "static_bytes": static, "adaptive_bytes": adaptive, "jbig1_bytes": jbig1_bytes(bits),
-                     "seconds": time.perf_counter() - start})
+        sizes = {f"{coding}_bytes": len(compress([bits], model, coding=coding)) for coding in CODINGS}
+        rows.append({"image": name, "height": int(bits.shape[0]), "width": int(bits.shape[1]), **sizes,
+                     "jbig1_bytes": jbig1_bytes(bits), "seconds": time.perf_counter() - start})
         print(rows[-1], flush=True)
-    totals = {key: sum(row[key] for row in rows) for key in ("static_bytes", "adaptive_bytes", "jbig1_bytes")}
+    totals = {key: sum(row[key] for row in rows) for key in [f"{c}_bytes" for c in CODINGS] + ["jbig1_bytes"]}
     result = {"model": model.file.source, "images": rows, "totals": totals, "machine": machine()}
     print(json.dumps(totals))
     if args.json:

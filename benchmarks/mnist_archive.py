@@ -37,10 +37,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N digits (quick runs)")
     parser.add_argument("--elbo-samples", type=int, default=10)
     parser.add_argument("--coding", choices=["static", "adaptive"], default="static",
-                        help="static: the file should match the model's -ELBO; adaptive: what compress does by default")
+                        help="static: the file should match the model's -ELBO; adaptive: page-adaptive mixing (coder 3)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    adaptive = args.coding == "adaptive"
 
     model = coding_model(args.model)
     digits = load_binarized_mnist("test")[: args.limit]

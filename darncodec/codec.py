@@ -100,9 +100,9 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         stages = {}
         if contexts:  # the group's counts see its pixels in decoding order, before any is coded
             _enter_group(contexts, group, tiles_per_image, shapes, batches[0][0])
-            stages = {start: contexts.batch(start, masks[start:stop],
-                                            contexts.count_pass(start, tiles[start:stop], masks[start:stop]))
-                      for start, stop, _ in reversed(batches)}
+            for start, stop, _ in reversed(batches):
+                stages[start] = contexts.batch(start, masks[start:stop])
+                stages[start].count_pass(tiles[start:stop])
         for start, stop, _ in batches:
             bits_back = start > 0 and (not contexts or enough_to_pop(coder, codec, tiles[start:stop]))
             costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, stages.get(start))

@@ -38,8 +38,9 @@ def test_encoder_passes_and_decoder_steps_give_the_same_probabilities() -> None:
     encoder, decoder = adaptive.AdaptiveContexts(height, width, table), adaptive.AdaptiveContexts(height, width, table)
     for batch in range(3):
         rows = slice(batch * tiles, (batch + 1) * tiles)
-        counted = encoder.count_pass(batch * tiles, x[rows], mask[rows])
-        encoded = encoder.batch(batch * tiles, mask[rows], counted).encode(grid[rows], x[rows])
+        stage = encoder.batch(batch * tiles, mask[rows])
+        stage.count_pass(x[rows])
+        encoded = stage.encode(grid[rows], x[rows])
         mixer = decoder.batch(batch * tiles, mask[rows])
         values = np.zeros((tiles, height * width + 1))
         for p in range(height * width):
@@ -106,12 +107,14 @@ def test_schedule_groups_large_images_alone_and_small_ones_together() -> None:
                             (6 + 2 * big, 11 + 2 * big, 3)]
 
 
+@pytest.mark.parametrize("coding", ["adaptive-tiles", "adaptive"])
 @pytest.mark.parametrize("shapes", [[(40, 37)] * 3, [(90, 72), (9, 9), (70, 80)]], ids=["one group", "groups"])
-def test_many_batches_and_images_round_trip(tiny_model_path, shapes) -> None:
+def test_many_batches_and_images_round_trip(tiny_model_path, shapes, coding) -> None:
     model = codec.coding_model(str(tiny_model_path))
     rng = np.random.default_rng(5)
     images = [(rng.random(shape) < d).astype(np.uint8) for shape, d in zip(shapes, (0.0, 0.05, 0.5))]
-    data = codec.compress(images, model, max_batch=40)
+    data = codec.compress(images, model, max_batch=40, coding=coding)
+    assert codec.read_header(data).coding == coding
     for (_, bits), image in zip(codec.decompress(data, model), images, strict=True):
         np.testing.assert_array_equal(bits, image)
 

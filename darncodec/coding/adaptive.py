@@ -310,10 +310,10 @@ class AdaptiveContexts(CountTables):
         nearest = table_columns(CONTEXT_RADIUS, int(self.sizes[-1]))
         self.context = np.ascontiguousarray(neighbour_index(height, width, CONTEXT_RADIUS)[:, nearest])
 
-    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> Counted:
+    def count_pass(self, x: np.ndarray, mask: np.ndarray) -> Counted:
         """Encoder: the count estimates (tiles, pixels, contexts) and mixer buckets (tiles, pixels) of
-        every pixel of a batch of tiles (starting at archive tile ``start``, which the tiled coder
-        does not need), with the counts advanced past the batch. Batches must come in decoding order."""
+        every pixel of a batch of tiles, with the counts advanced past the batch. Batches must come in
+        decoding order."""
         tiles, pixels = x.shape
         values = np.zeros((tiles, pixels + 1), np.int64)
         values[:, :pixels] = x
@@ -323,20 +323,20 @@ class AdaptiveContexts(CountTables):
                     self.offsets, self.counts, self.state_map, self.stretch16, self.estimate, self.width, estimates, buckets)
         return estimates, buckets
 
-    def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "BatchMixer":
-        """The mixer of the batch starting at archive tile ``start`` (the encoder's with its count_pass)."""
-        return BatchMixer(self, mask, counted)
+    def batch(self, start: int, mask: np.ndarray) -> "BatchMixer":
+        """The mixer of the batch starting at archive tile ``start`` (which the tiled coder does not need)."""
+        return BatchMixer(self, mask)
 
 
 class BatchMixer:
     """The mixer of one batch (fresh weights: the DARN's logit alone), for either side; the
-    encoder's also holds the batch's ``count_pass``. A bitsback.VisibleStage (pixels unit-major)."""
+    encoder's also holds the batch's count estimates. A bitsback.VisibleStage (pixels unit-major)."""
 
     order = None
 
-    def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray, counted: Counted | None = None) -> None:
+    def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray) -> None:
         self.contexts = contexts
-        self.counted = counted
+        self.counted: Counted | None = None
         self.mask = np.ascontiguousarray(mask)
         self.weights = np.zeros((BUCKETS, contexts.inputs), np.int64)
         self.weights[:, 0] = 1 << WEIGHT_SHIFT
@@ -347,6 +347,10 @@ class BatchMixer:
         self._buckets = np.zeros(tiles, np.int64)
         self._k = np.zeros(tiles, np.int64)
         self._last_ink = np.full(tiles, NO_INK, np.int64)
+
+    def count_pass(self, x: np.ndarray) -> None:
+        """Encoder: the batch's count estimates (batches in decoding order)."""
+        self.counted = self.contexts.count_pass(x, self.mask)
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the table's k for every pixel of the batch (P(1) = k / 2**24), from the DARN's

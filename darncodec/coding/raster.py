@@ -1,20 +1,27 @@
-"""Page-adaptive mixing in page raster order (coder id 3): contexts that cross tile borders.
+"""Page-adaptive mixing in page raster order (coder id 3, the default for pages): contexts that
+cross tile borders (docs/format.md, "Coder id 3").
 
-The same estimates and mixer as coding.adaptive (coder id 2), but the pixels of a batch are coded
+The count estimates and mixer of coding.adaptive (coder id 2), but the pixels of a batch are coded
 in the raster order of the page rather than position by position across tiles. A batch's tiles are
 cut into strips (the tiles of one tile row of one image); a strip is coded one page row at a time,
 each row left to right across the strip's tiles. Every pixel's count contexts are then read from the
-page itself (the ``canvas``): its 90 nearest causal neighbours, whichever tile they lie in. A
-neighbour that is not decoded yet (in a batch the decoder reaches later, or outside the image)
-reads as white on both sides, because both write a pixel into the canvas only once it is coded.
+page itself (the ``canvas``): its 10, 16, 30, 44, 60, 90 and 140 nearest causal neighbours within
+radius 9, whichever tile they lie in. A neighbour that is not decoded yet (in a batch the decoder
+reaches later, or outside the image) reads as white on both sides, because both write a pixel into
+the canvas only once it is coded.
 
 The DARN's logit is still the tile's own (Eq. 8-10 of the paper, on the integer grid); only the
 count models see across borders. The mixer learns from every pixel in turn (a gradient step of the
-code length, error * input * MIX_RATE / 2**26) and starts afresh in every batch, as in coder 2,
-because it depends on the h that bits back pops.
+code length, error * input * MIX_RATE / 2**26), and two APMs (adaptive probability maps, as in
+PAQ) refine its output; both start afresh in every batch, as coder 2's mixer does, because they
+depend on the h that bits back pops.
 
 Decoding needs one ANS pop per pixel inside a numba loop: coding.ans is a port of constriction's
 AnsCoder pop that leaves the stack exactly as constriction would.
+
+numba caches compiled kernels per source file, and these kernels compile coding.adaptive's helpers
+and constants into themselves: after editing adaptive.py, delete the __pycache__ folders (a fresh
+install or clone has none).
 """
 
 from __future__ import annotations
@@ -248,6 +255,9 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                     values[t, p] = bit
 
 
+Counted = tuple[np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, APM patterns
+
+
 class PageCanvas:
     """Where the tiles of one group of images lie on a white canvas: the images one below another,
     each with R white rows above it, R white columns on either side (row stride ``stride``)."""
@@ -295,21 +305,9 @@ class RasterContexts:
         self.page = PageCanvas(shapes, self.height, self.width)
         self.first = first_tile
 
-    def count_pass(self, start: int, x: np.ndarray, mask: np.ndarray) -> Counted:
-        """Encoder: the count estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of the
-        batch of tiles starting at archive tile ``start``; batches must come in decoding order."""
-        batch, c, page = self.batch(start, mask), self.tables, self.page
-        estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
-        buckets = np.zeros(x.shape, np.int8)
-        patterns = np.zeros(x.shape, np.int16)
-        _count_pass(np.ascontiguousarray(x, dtype=np.int64), batch.mask, batch.strips, batch.base, page.stride,
-                    self.height, self.width, page.canvas, page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map,
-                    c.stretch16, c.estimate, estimates, buckets, patterns)
-        return estimates, buckets, patterns
-
-    def batch(self, start: int, mask: np.ndarray, counted: Counted | None = None) -> "RasterBatch":
-        """The batch of tiles starting at archive tile ``start`` (the encoder's with its count_pass)."""
-        return RasterBatch(self, start, mask, counted)
+    def batch(self, start: int, mask: np.ndarray) -> "RasterBatch":
+        """The batch of tiles starting at archive tile ``start``."""
+        return RasterBatch(self, start, mask)
 
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
         """A batch's mixer weights (the DARN's logit alone) and APMs (every row the identity; the
@@ -324,14 +322,26 @@ class RasterContexts:
 class RasterBatch:
     """One batch of coder 3, a bitsback.VisibleStage: its coding order and either side's pass."""
 
-    def __init__(self, contexts: RasterContexts, start: int, mask: np.ndarray,
-                 counted: Counted | None = None) -> None:
+    def __init__(self, contexts: RasterContexts, start: int, mask: np.ndarray) -> None:
         a, b = start - contexts.first, start - contexts.first + len(mask)
-        self.contexts, self.counted = contexts, counted
+        self.contexts = contexts
+        self.counted: Counted | None = None
         self.mask = np.ascontiguousarray(mask)
         self.strips = contexts.page.strips(a, b)
         self.order = _order(self.strips, contexts.height, contexts.width)
         self.base = np.ascontiguousarray(contexts.page.base[a:b])
+
+    def count_pass(self, x: np.ndarray) -> None:
+        """Encoder: every pixel's count estimates, mixer bucket and APM pattern, with the counts and
+        canvas advanced past the batch; batches must come in decoding order."""
+        c, page = self.contexts.tables, self.contexts.page
+        estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
+        buckets = np.zeros(x.shape, np.int8)
+        patterns = np.zeros(x.shape, np.int16)
+        _count_pass(np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.base, page.stride,
+                    self.contexts.height, self.contexts.width, page.canvas, page.inked, page.relative, c.sizes,
+                    c.offsets, c.counts, c.state_map, c.stretch16, c.estimate, estimates, buckets, patterns)
+        self.counted = estimates, buckets, patterns
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the coded k of every pixel of the batch (fresh mixer weights)."""
