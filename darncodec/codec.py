@@ -25,6 +25,8 @@ from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
 MAX_BATCH = 2048
+DARN_TRIAL_TILES = 64   # coder 3 on a page: larger batches are coded without the DARN, untried (on the
+                        # non-test decision set its h cost more than it gained in every larger batch)
 BITS_BACK_MARGIN = 2.0   # adaptive archives: pop h only when the coder holds this many times what it takes
 
 
@@ -93,7 +95,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     costs = np.zeros(len(tiles))
     contexts = coder_model.adaptive_contexts(coder_id)
     shapes = [bits.shape for bits in images]
-    flags = []
+    flags, latents = [], []
     for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, coder_id),
                                             key=lambda batch: batch[2]):
         batches = list(batches)
@@ -104,11 +106,18 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
                 stages[start] = contexts.batch(start, masks[start:stop])
                 stages[start].count_pass(tiles[start:stop])
         for start, stop, _ in batches:
-            bits_back = start > 0 and (not contexts or enough_to_pop(coder, codec, tiles[start:stop]))
-            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], bits_back, stages.get(start))
+            x, mask, stage = tiles[start:stop], masks[start:stop], stages.get(start)
+            page = len(adaptive_groups(tiles_per_image)[group]) == 1   # a group of one large image
+            try_darn = coder_id != CODER_RASTER or not page or stop - start <= DARN_TRIAL_TILES
+            bits_back = start > 0 and try_darn and (not contexts or enough_to_pop(coder, codec, x))
+            if coder_id == CODER_RASTER:
+                coder, costs[start:stop], latent = _cheaper_of(coder, codec, x, mask, bits_back, stage, try_darn)
+                latents.append(latent)
+            else:
+                costs[start:stop] = codec.push(coder, x, mask, bits_back, stage)
             flags.append(bits_back)
     if contexts:
-        push_flags(coder, flags)
+        push_flags(coder, flags + latents)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id)
@@ -116,6 +125,22 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
     return data
+
+
+def _cheaper_of(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray, mask: np.ndarray,
+                bits_back: bool, stage, try_darn: bool) -> tuple[constriction.stream.stack.AnsCoder, np.ndarray, bool]:
+    """Coder 3 codes each batch either with the DARN (h by bits back, its logits one input of the
+    mixer) or without it (no h; the mixer's DARN input 0), whichever costs fewer bits here (the
+    DARN only where ``try_darn``); the choice travels as a flag. Returns (the coder with the batch
+    pushed, its tiles' costs, whether with the DARN)."""
+    without = coder.clone()
+    free_costs = codec.push(without, x, mask, stage=stage, latent=False)
+    if try_darn:
+        with_darn = coder.clone()
+        darn_costs = codec.push(with_darn, x, mask, bits_back, stage)
+        if darn_costs.sum() < free_costs.sum():
+            return with_darn, darn_costs, True
+    return without, free_costs, False
 
 
 def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
@@ -193,13 +218,19 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     group_start = {group: start for start, _, group in reversed(schedule)}
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        flags = pop_flags(coder, len(schedule)) if contexts else [start > 0 for start, _, _ in schedule]
-        for (start, stop, group), bits_back in reversed(list(zip(schedule, flags))):
+        batches = len(schedule)
+        if header.coder == CODER_RASTER:
+            flags = pop_flags(coder, 2 * batches)
+            flags, latents = flags[:batches], flags[batches:]
+        else:
+            flags = pop_flags(coder, batches) if contexts else [start > 0 for start, _, _ in schedule]
+            latents = [True] * batches
+        for (start, stop, group), bits_back, latent in reversed(list(zip(schedule, flags, latents))):
             stage = None
             if contexts:
                 _enter_group(contexts, group, tiles_per_image, shapes, group_start[group])
                 stage = contexts.batch(start, masks[start:stop])
-            tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage)
+            tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage, latent)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from

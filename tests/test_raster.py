@@ -104,3 +104,37 @@ def test_golden_adaptive_archives_decode(coding) -> None:
     (_, expected), = read_bilevel(SAMPLES / "text.png")
     np.testing.assert_array_equal(codec.decompress(data)[0][1], expected)
     assert codec.compress([expected], names=[codec.read_header(data).images[0].name], coding=coding) == data
+
+
+def force_darn(patch: pytest.MonkeyPatch, with_darn: bool) -> None:
+    """Make coder 3's encoder code every batch with the DARN, or every batch without it."""
+    def forced(coder, bitsback_codec, x, mask, bits_back, stage, try_darn):
+        pushed = coder.clone()
+        return pushed, bitsback_codec.push(pushed, x, mask, bits_back, stage, latent=with_darn), with_darn
+
+    patch.setattr(codec, "_cheaper_of", forced)
+
+
+@pytest.mark.parametrize("with_darn", [True, False])
+def test_batches_with_and_without_the_darn_round_trip(tiny_model_path, monkeypatch, with_darn) -> None:
+    """Each batch's flag says whether it was coded with the DARN (h by bits back) or without it;
+    forced either way, every batch decodes, and the file is what the coded costs say."""
+    model = codec.coding_model(str(tiny_model_path))
+    page = (np.random.default_rng(9).random((100, 90)) < 0.1).astype(np.uint8)
+    with monkeypatch.context() as patch:
+        force_darn(patch, with_darn)
+        data, (cost,) = codec.compress([page], model, coding="adaptive", max_batch=16, with_costs=True)
+    np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
+    assert abs(8 * codec.payload_bytes(data) - cost) < 0.02 * cost + 64
+
+
+def test_the_encoder_keeps_the_cheaper_coding_of_each_batch(tiny_model_path, monkeypatch) -> None:
+    """On a page, coder 3's archive is no larger than with every batch forced either way."""
+    model = codec.coding_model(str(tiny_model_path))
+    page = (np.random.default_rng(10).random((100, 90)) < 0.1).astype(np.uint8)
+    chosen = codec.payload_bytes(codec.compress([page], model, coding="adaptive", max_batch=16))
+    for with_darn in (True, False):
+        with monkeypatch.context() as patch:
+            force_darn(patch, with_darn)
+            either = codec.payload_bytes(codec.compress([page], model, coding="adaptive", max_batch=16))
+        assert chosen <= either + 4

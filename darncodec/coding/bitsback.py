@@ -18,7 +18,7 @@ import constriction
 import numpy as np
 
 from darncodec.coding.fixed_point import PROB_BITS
-from darncodec.coding.elbo import posterior_probabilities, tile_costs, tile_probabilities
+from darncodec.coding.elbo import information_bits, posterior_probabilities, tile_costs, tile_probabilities
 from darncodec.coding.integer_model import IntegerDARN
 
 BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
@@ -66,7 +66,7 @@ class VisibleStage(Protocol):
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray: ...
 
     def decode(self, coder: constriction.stream.stack.AnsCoder, network: IntegerDARN,
-               context: np.ndarray) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]: ...
+               context: np.ndarray | None) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]: ...
 
 
 class BitsBackCodec:
@@ -94,9 +94,15 @@ class BitsBackCodec:
         return float(sum(binary_entropy(p).sum() for p in posterior_probabilities(self.model, x, hs)))
 
     def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True,
-             stage: VisibleStage | None = None) -> np.ndarray:
+             stage: VisibleStage | None = None, latent: bool = True) -> np.ndarray:
         """Code a batch of tiles; returns each tile's net cost in bits (with bits back: its one-sample
-        -ELBO; without: -log p(x|h) - log p(h)). ``stage``: page-adaptive mixing of p(x|h)."""
+        -ELBO; without: -log p(x|h) - log p(h)). ``stage``: page-adaptive mixing of p(x|h).
+        ``latent=False`` (with a stage only): no h at all; the stage codes x without the DARN's
+        logits (each grid logit 0)."""
+        if not latent:
+            k = stage.encode(np.zeros(x.shape, np.int64), x) * (1.0 / (1 << PROB_BITS))
+            push(coder, x, k, mask, stage.order)
+            return information_bits(x, k, mask)
         hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         def mixed(grid: np.ndarray) -> np.ndarray:
             return stage.encode(grid, x) * (1.0 / (1 << PROB_BITS))
@@ -107,10 +113,12 @@ class BitsBackCodec:
             push(coder, h, p)
         return tile_costs(x, mask, hs, probs, bits_back)
 
-    def pop(self, coder, mask: np.ndarray, bits_back: bool = True,
-            stage: VisibleStage | None = None) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]:
+    def pop(self, coder, mask: np.ndarray, bits_back: bool = True, stage: VisibleStage | None = None,
+            latent: bool = True) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]:
         """Decode a batch of tiles: (x, the coder to go on with)."""
         m, tiles = self.model, len(mask)
+        if not latent:
+            return stage.decode(coder, m, None)
         hs: list[np.ndarray | None] = [None] * len(m.config.latent)
         for k in reversed(range(len(hs))):
             hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))

@@ -211,7 +211,7 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
 @numba.njit(cache=True)
 def _decode(words, stack, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets,
             counts, state_map, stretch16, estimate, weights, apm, prob_table, values, neighbours, local_weight,
-            context, columns, table, darn_radius):
+            context, columns, table, darn_radius, use_darn):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
     layer over the tile's pixels so far; with no ink near, its neighbours are all white and only
     the context and the table's entry for white remain), the count estimates from the canvas, the
@@ -235,12 +235,14 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                         continue
                     at = row * stride + left + x
                     ink_near = _ink_near(inked, row, left + x)
-                    if ink_near or darn_radius > R:
-                        logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns, table)
-                    else:
-                        logit = context[t, p] + white
-                    rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
-                    inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
+                    if use_darn:
+                        if ink_near or darn_radius > R:
+                            logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns,
+                                                 table)
+                        else:
+                            logit = context[t, p] + white
+                        rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
+                        inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
                               estimate, slots, inputs, bucket)
                     mixed, k, first, second, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0],
@@ -351,8 +353,9 @@ class RasterBatch:
                   *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out)
         return out
 
-    def decode(self, coder, network, context: np.ndarray):
-        """Decoder: pop the batch's pixels from ``coder``; returns (pixels, the coder afterwards)."""
+    def decode(self, coder, network, context: np.ndarray | None):
+        """Decoder: pop the batch's pixels from ``coder``; returns (pixels, the coder afterwards).
+        ``context``: the DARN's visible context given h; None: no DARN (its grid logit input is 0)."""
         tiles, pixels = self.mask.shape
         words, stack = to_stack(coder, spare=0)
         values = np.zeros((tiles, pixels + 1))
@@ -360,6 +363,6 @@ class RasterBatch:
         _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
                 page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate,
                 *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
-                np.ascontiguousarray(context, dtype=np.float64), network.table_columns, network.local_table(),
-                network.config.radius)
+                np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
+                network.table_columns, network.local_table(), network.config.radius, context is not None)
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)
