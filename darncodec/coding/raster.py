@@ -45,8 +45,9 @@ APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
 APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
 APM_PIXELS = CONTEXT_PIXELS[0]   # the first APM: a row per pattern of the 10 nearest pixels and mixer bucket
 APM_ROWS = (1 << APM_PIXELS) * tiled.BUCKETS
-DARN_LEVEL_BITS = 6    # the second APM: a row per level of the DARN's logit (64 grid steps each) ...
-DARN_LEVELS = 2 * TABLE_HALF // (1 << DARN_LEVEL_BITS) + 1
+LEVEL_MODEL = 2        # the second APM: a row per level of the 30-pixel model's estimate (64 grid steps each) ...
+LEVEL_BITS = 6
+LEVELS = 2 * TABLE_HALF // (1 << LEVEL_BITS) + 1
 NEAR_PIXELS = 4        # ... and pattern of the 4 nearest pixels
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 
@@ -104,8 +105,8 @@ def _interpolate(apm, row, node, fraction):
 def _predict(inputs, bucket, pattern, weights, apm, prob_table):
     """P(1) of a pixel. The mixer's logit z (its bucket's weights) gives k_mix; two APMs read at z
     (interpolated between their two nearest nodes) refine it: the first's row is the pattern of
-    the 10 nearest pixels and the mixer bucket, the second's the DARN's logit level and the pattern
-    of the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the
+    the 10 nearest pixels and the mixer bucket, the second's the level of the 30-pixel model's
+    estimate and the pattern of the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the
     final k, the two APM rows, node, fraction); P(1) = k / 2**24."""
     z = np.int64(0)
     for i in range(inputs.shape[1]):
@@ -115,7 +116,7 @@ def _predict(inputs, bucket, pattern, weights, apm, prob_table):
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
     first = pattern * tiled.BUCKETS + bucket
-    second = APM_ROWS + ((inputs[0, 0] + TABLE_HALF) >> DARN_LEVEL_BITS) * (1 << NEAR_PIXELS) \
+    second = APM_ROWS + ((inputs[0, 1 + LEVEL_MODEL] + TABLE_HALF) >> LEVEL_BITS) * (1 << NEAR_PIXELS) \
         + (pattern & ((1 << NEAR_PIXELS) - 1))
     mixed = prob_table[z + TABLE_HALF]
     refined = (mixed + 3 * _interpolate(apm, first, node, fraction)) // 4
@@ -317,7 +318,7 @@ class RasterContexts:
         weights = np.zeros((tiled.BUCKETS, self.tables.inputs), np.int64)
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
         nodes = np.arange(APM_POINTS) << APM_STEP_BITS
-        apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + DARN_LEVELS * (1 << NEAR_PIXELS), 1))
+        apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
         return weights, apm
 
 
