@@ -203,6 +203,16 @@ def main() -> None:
         out += [f"| total | | {t['static_bytes']:,} | {versus('adaptive-tiles_bytes')} | {versus('adaptive_bytes')} "
                 f"| {t['jbig1_bytes']:,} |", "",
                 "Command: `python -m benchmarks.adaptive_gain --json docs/results/adaptive_gain.json`.", ""]
+    latent = load("latent_value.json")
+    if latent:
+        t = latent["totals"]
+        out += ["### What the DARN's latent code is worth under mixing (issue 5)", "",
+                f"The same images, each one batch: coder 3's pixels cost {t['with_darn_bytes']:,.0f} bytes (ideal code "
+                f"length) with the DARN's logits for the mode of q(h|x), {t['without_darn_bytes']:,.0f} with no DARN "
+                f"input ({t['without_darn_bytes'] / t['with_darn_bytes'] - 1:+.1%}); h costs {t['latent_bytes']:,.0f} "
+                "bytes by bits back. Coder 3 therefore codes each batch with or without the DARN, whichever is "
+                "cheaper ([coding.md](coding.md)). Command: `python -m benchmarks.latent_value --json "
+                "docs/results/latent_value.json`.", ""]
     borders = load("tile_borders.json")
     if borders:
         whole = {row["context_pixels"]: row["held_out_bytes"] for row in borders["static_context_model"] if not row["tile"]}

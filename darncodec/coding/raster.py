@@ -156,17 +156,22 @@ def _order(strips, height, width):
 
 
 @numba.njit(cache=True)
+def _scratch(n):
+    """One pixel's working arrays for n context models, as the shared kernels of coder 2 take them
+    (one row): slots, mixer inputs (the bias set), bucket, bit, live flag, last ink."""
+    inputs = np.zeros((1, n + 2), np.int64)
+    inputs[0, n + 1] = tiled.BIAS_INPUT
+    return (np.zeros((1, n), np.int64), inputs, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.bool_),
+            np.zeros(1, np.int64))
+
+
+@numba.njit(cache=True)
 def _count_pass(values, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets, counts,
                 state_map, stretch16, estimate, estimates, buckets, patterns):
     """Encoder: every pixel's count estimates and bucket, in coding order (as _order walks it),
     writing each pixel into the canvas once counted (so later pixels see what the decoder will)."""
     n = sizes.shape[0]
-    slots = np.zeros((1, n), np.int64)
-    inputs = np.zeros((1, n + 2), np.int64)
-    bucket = np.zeros(1, np.int64)
-    bits = np.zeros(1, np.int64)
-    yes = np.ones(1, np.bool_)
-    last_ink = np.zeros(1, np.int64)
+    slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     for s in range(strips.shape[0]):
         for y in range(height):
             for t in range(strips[s, 0], strips[s, 1]):
@@ -218,13 +223,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
     the context and the table's entry for white remain), the count estimates from the canvas, the
     mix, one ANS pop, then the updates the encoder made."""
     n = sizes.shape[0]
-    slots = np.zeros((1, n), np.int64)
-    inputs = np.zeros((1, n + 2), np.int64)
-    inputs[0, n + 1] = tiled.BIAS_INPUT
-    bucket = np.zeros(1, np.int64)
-    bits = np.zeros(1, np.int64)
-    yes = np.ones(1, np.bool_)
-    last_ink = np.zeros(1, np.int64)
+    slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     white = table[0] if columns.shape[0] else 0.0
     for s in range(strips.shape[0]):
         for y in range(height):
