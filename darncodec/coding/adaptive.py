@@ -134,7 +134,8 @@ def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16,
                     if sizes[i] <= DIRECT_BITS:
                         slots[t, i] = offsets[i] + np.int64(word)
                     else:
-                        slots[t, i] = offsets[i] + np.int64(((chained ^ word) * np.uint64(GOLDEN)) >> np.uint64(64 - HASH_BITS))
+                        slots[t, i] = offsets[i] + np.int64(((chained ^ word) * np.uint64(GOLDEN))
+                                                            >> np.uint64(64 - HASH_BITS))
                     i += 1
                 if (b + 1) % WORD_BITS == 0:
                     chained, word = (chained ^ word) * np.uint64(GOLDEN), np.uint64(0)
@@ -218,7 +219,8 @@ def _white_below(p, width):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, estimate, width, estimates, buckets):
+def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretch16, estimate, width, estimates,
+                buckets):
     """The encoder's _count_lookup/_count_update over every position of a batch: the count
     estimates (tiles, pixels, contexts) and buckets (tiles, pixels) of every pixel, stored small."""
     tiles, pixels = live.shape
@@ -320,7 +322,8 @@ class AdaptiveContexts(CountTables):
         estimates = np.zeros((tiles, pixels, len(self.sizes)), np.int16)
         buckets = np.zeros((tiles, pixels), np.int8)
         _count_pass(values, np.ascontiguousarray(mask), self.context, self.sizes,
-                    self.offsets, self.counts, self.state_map, self.stretch16, self.estimate, self.width, estimates, buckets)
+                    self.offsets, self.counts, self.state_map, self.stretch16, self.estimate, self.width, estimates,
+                    buckets)
         return estimates, buckets
 
     def batch(self, start: int, mask: np.ndarray) -> "BatchMixer":
@@ -377,5 +380,5 @@ class BatchMixer:
     def update(self, p: int, bits: np.ndarray) -> None:
         """Decoder: learn from the pixels just decoded at position ``p``."""
         c, live = self.contexts, self.mask[:, p]
-        _update(self._slots, bits, live, c.counts, c.state_map, c.stretch16, c.estimate, self._last_ink, p, self._inputs,
-                self._buckets, self._k, self.weights)
+        _update(self._slots, bits, live, c.counts, c.state_map, c.stretch16, c.estimate, self._last_ink, p,
+                self._inputs, self._buckets, self._k, self.weights)

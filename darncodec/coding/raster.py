@@ -44,7 +44,9 @@ APM_STEP_MASK = (1 << APM_STEP_BITS) - 1
 APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
 APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
 APM_PIXELS = CONTEXT_PIXELS[0]   # the first APM: a row per pattern of the 10 nearest pixels and mixer bucket
-APM_ROWS = (1 << APM_PIXELS) * tiled.BUCKETS
+FAR_FEATURES = 256     # ... and where those 10 are white, a row per far feature (_far) instead
+APM_ROWS = ((1 << APM_PIXELS) + FAR_FEATURES) * tiled.BUCKETS
+NO_LINE = -(1 << 40)   # a canvas row or column without ink (or start) yet
 LEVEL_MODEL = 2        # the second APM: a row per level of the 30-pixel model's estimate (64 grid steps each) ...
 LEVEL_BITS = 6
 LEVELS = 2 * TABLE_HALF // (1 << LEVEL_BITS) + 1
@@ -83,6 +85,58 @@ def _ink_near(inked, row, col):
 
 
 @numba.njit(cache=True)
+def _bucket4(distance, first, second, third):
+    return 0 if distance < first else (1 if distance < second else (2 if distance < third else 3))
+
+
+@numba.njit(cache=True)
+def _far(canvas, lines, stride, row, col):
+    """The far feature of a pixel whose 10 nearest pixels are white (0 .. 255): how far back along
+    its row the last ink and the last glyph start are, whether the row above has ink in the 20
+    cells to the right, how far up its column the last ink is, and how many rows down from the last
+    ink-free row it lies (where glyph tops start on a text line). ``lines``: _write's records."""
+    ink_left = _bucket4(col - lines[2, row], 10, 20, 40)
+    above = (row - 1) * stride
+    ink_above = 0
+    for c in range(col + 1, min(col + 21, stride)):
+        if canvas[above + c]:
+            ink_above = 1
+            break
+    ink_up = _bucket4(row - lines[0, col], 10, 20, 40)
+    start_left = 1 if col - lines[3, row] < 40 else 0
+    top = row - 1
+    while top > row - 21 and lines[1, top] > 0:
+        top -= 1
+    line_position = _bucket4(row - top, 5, 10, 20)
+    return (((ink_left * 2 + ink_above) * 4 + ink_up) * 2 + start_left) * 4 + line_position
+
+
+@numba.njit(cache=True)
+def _write(canvas, inked, lines, stride, row, col, bit):
+    """A coded pixel goes into the canvas; ink also into its block's flag and the line records
+    (lines[0, col]: last row with ink in the column; lines[1, row]: ink cells in the row;
+    lines[2, row]: column of the row's last ink; lines[3, row]: that of its last glyph start, an
+    ink cell whose left, upper-left, upper and upper-right cells are white)."""
+    at = row * stride + col
+    canvas[at] = bit
+    if bit:
+        inked[row // BLOCK, col // BLOCK] = True
+        above = at - stride
+        if canvas[at - 1] == 0 and canvas[above - 1] == 0 and canvas[above] == 0 and canvas[above + 1] == 0:
+            lines[3, row] = col
+        lines[0, col] = row
+        lines[1, row] += 1
+        lines[2, row] = col
+
+
+@numba.njit(cache=True)
+def _pattern(canvas, lines, stride, row, col, slots, offsets):
+    """The pixel's APM pattern: that of its 10 nearest pixels, or 1024 + _far where they are white."""
+    near = slots[0, 0] - offsets[0]
+    return near if near else (1 << APM_PIXELS) + _far(canvas, lines, stride, row, col)
+
+
+@numba.njit(cache=True)
 def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16, estimate, slots,
               inputs, bucket):
     """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
@@ -104,10 +158,11 @@ def _interpolate(apm, row, node, fraction):
 @numba.njit(cache=True)
 def _predict(inputs, bucket, pattern, weights, apm, prob_table):
     """P(1) of a pixel. The mixer's logit z (its bucket's weights) gives k_mix; two APMs read at z
-    (interpolated between their two nearest nodes) refine it: the first's row is the pattern of
-    the 10 nearest pixels and the mixer bucket, the second's the level of the 30-pixel model's
-    estimate and the pattern of the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the
-    final k, the two APM rows, node, fraction); P(1) = k / 2**24."""
+    (interpolated between their two nearest nodes) refine it: the first's row is the pixel's
+    ``pattern`` (that of the 10 nearest pixels, or 1024 + the far feature where those are white)
+    and the mixer bucket, the second's the level of the 30-pixel model's estimate and the pattern of
+    the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the final
+    k, the two APM rows, node, fraction); P(1) = k / 2**24."""
     z = np.int64(0)
     for i in range(inputs.shape[1]):
         z += weights[bucket, i] * inputs[0, i]
@@ -116,8 +171,8 @@ def _predict(inputs, bucket, pattern, weights, apm, prob_table):
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
     first = pattern * tiled.BUCKETS + bucket
-    second = APM_ROWS + ((inputs[0, 1 + LEVEL_MODEL] + TABLE_HALF) >> LEVEL_BITS) * (1 << NEAR_PIXELS) \
-        + (pattern & ((1 << NEAR_PIXELS) - 1))
+    near = pattern & ((1 << NEAR_PIXELS) - 1) if pattern < (1 << APM_PIXELS) else 0
+    second = APM_ROWS + ((inputs[0, 1 + LEVEL_MODEL] + TABLE_HALF) >> LEVEL_BITS) * (1 << NEAR_PIXELS) + near
     mixed = prob_table[z + TABLE_HALF]
     refined = (mixed + 3 * _interpolate(apm, first, node, fraction)) // 4
     final = (2 * refined + _interpolate(apm, second, node, fraction)) // 3
@@ -166,7 +221,8 @@ def _scratch(n):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets, counts,
+def _count_pass(values, live, strips, base, stride, height, width, canvas, inked, lines, relative, sizes, offsets,
+                counts,
                 state_map, stretch16, estimate, estimates, buckets, patterns):
     """Encoder: every pixel's count estimates and bucket, in coding order (as _order walks it),
     writing each pixel into the canvas once counted (so later pixels see what the decoder will)."""
@@ -185,11 +241,9 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, inked
                               state_map, stretch16, estimate, slots, inputs, bucket)
                     bits[0] = values[t, p]
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
-                    canvas[at] = values[t, p]
-                    if values[t, p]:
-                        inked[row // BLOCK, (left + x) // BLOCK] = True
+                    patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
+                    _write(canvas, inked, lines, stride, row, left + x, values[t, p])
                     buckets[t, p] = bucket[0]
-                    patterns[t, p] = slots[0, 0] - offsets[0]
                     for i in range(n):
                         estimates[t, p, i] = inputs[0, 1 + i]
 
@@ -215,7 +269,7 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
 
 
 @numba.njit(cache=True)
-def _decode(words, stack, live, strips, base, stride, height, width, canvas, inked, relative, sizes, offsets,
+def _decode(words, stack, live, strips, base, stride, height, width, canvas, inked, lines, relative, sizes, offsets,
             counts, state_map, stretch16, estimate, weights, apm, prob_table, values, neighbours, local_weight,
             context, columns, table, darn_radius, use_darn):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
@@ -245,15 +299,14 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
                               estimate, slots, inputs, bucket)
-                    mixed, k, first, second, node, fraction = _predict(inputs, bucket[0], slots[0, 0] - offsets[0],
-                                                                       weights, apm, prob_table)
+                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
+                    mixed, k, first, second, node, fraction = _predict(inputs, bucket[0], pattern, weights, apm,
+                                                                       prob_table)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
                     _learn(inputs, bucket[0], bit, mixed, weights, apm, first, second, node, fraction)
-                    canvas[at] = bit
-                    if bit:
-                        inked[row // BLOCK, (left + x) // BLOCK] = True
+                    _write(canvas, inked, lines, stride, row, left + x, bit)
                     values[t, p] = bit
 
 
@@ -278,6 +331,8 @@ class PageCanvas:
         self.strip_key = strip_key
         self.canvas = np.zeros(top * self.stride + R + 1, np.uint8)
         self.inked = np.zeros((-(-top // BLOCK), -(-self.stride // BLOCK)), np.bool_)
+        self.lines = np.full((4, max(top, self.stride)), NO_LINE, np.int64)   # _write's records
+        self.lines[1] = 0
         offsets = causal_offsets(R)
         nearest = table_columns(R, CONTEXT_PIXELS[-1])
         self.relative = np.array([offsets[c][0] * self.stride + offsets[c][1] for c in nearest], np.int64)
@@ -341,8 +396,8 @@ class RasterBatch:
         buckets = np.zeros(x.shape, np.int8)
         patterns = np.zeros(x.shape, np.int16)
         _count_pass(np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.base, page.stride,
-                    self.contexts.height, self.contexts.width, page.canvas, page.inked, page.relative, c.sizes,
-                    c.offsets, c.counts, c.state_map, c.stretch16, c.estimate, estimates, buckets, patterns)
+                    self.contexts.height, self.contexts.width, page.canvas, page.inked, page.lines, page.relative,
+                    c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate, estimates, buckets, patterns)
         self.counted = estimates, buckets, patterns
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -361,8 +416,8 @@ class RasterBatch:
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
         _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
-                page.inked, page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate,
-                *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
+                page.inked, page.lines, page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
+                c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
                 np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
                 network.table_columns, network.local_table(), network.config.radius, context is not None)
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)
