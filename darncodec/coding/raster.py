@@ -45,7 +45,8 @@ APM_POINTS = 2 * TABLE_HALF // (1 << APM_STEP_BITS) + 1
 APM_RATE_SHIFT = 13    # ... move by 1/64 of their error per pixel (times their interpolation share) ...
 APM_PIXELS = CONTEXT_PIXELS[0]   # the first APM: a row per pattern of the 10 nearest pixels and mixer bucket
 FAR_FEATURES = 256     # ... and where those 10 are white, a row per far feature (_far) instead
-APM_ROWS = ((1 << APM_PIXELS) + FAR_FEATURES) * tiled.BUCKETS
+PATTERNS = (1 << APM_PIXELS) + FAR_FEATURES   # the second mixer has a weight set per pattern
+APM_ROWS = PATTERNS * tiled.BUCKETS
 NO_LINE = -(1 << 40)   # a canvas row or column without ink (or start) yet
 LEVEL_MODEL = 2        # the second APM: a row per level of the 30-pixel model's estimate (64 grid steps each) ...
 LEVEL_BITS = 6
@@ -156,37 +157,47 @@ def _interpolate(apm, row, node, fraction):
 
 
 @numba.njit(cache=True)
-def _predict(inputs, bucket, pattern, weights, apm, prob_table):
-    """P(1) of a pixel. The mixer's logit z (its bucket's weights) gives k_mix; two APMs read at z
-    (interpolated between their two nearest nodes) refine it: the first's row is the pixel's
-    ``pattern`` (that of the 10 nearest pixels, or 1024 + the far feature where those are white)
-    and the mixer bucket, the second's the level of the 30-pixel model's estimate and the pattern of
-    the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (k_mix, the final
-    k, the two APM rows, node, fraction); P(1) = k / 2**24."""
+def _mixer_logit(inputs, weights, row):
     z = np.int64(0)
     for i in range(inputs.shape[1]):
-        z += weights[bucket, i] * inputs[0, i]
-    z = min(max(z >> tiled.WEIGHT_SHIFT, -TABLE_HALF), TABLE_HALF)
+        z += weights[row, i] * inputs[0, i]
+    return min(max(z >> tiled.WEIGHT_SHIFT, -TABLE_HALF), TABLE_HALF)
+
+
+@numba.njit(cache=True)
+def _predict(inputs, bucket, pattern, weights, apm, prob_table):
+    """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
+    ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
+    10 nearest pixels, or 1024 + the far feature where those are white); their logits are averaged,
+    z = floor((z1 + z2) / 2), k_mix = the table at z. Two APMs read at z (interpolated between their
+    two nearest nodes) refine it: the first's row is the pattern and the mixer bucket, the second's
+    the level of the 30-pixel model's estimate and the pattern of the 4 nearest pixels.
+    final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (the two mixers' k, the final k, the
+    two APM rows, node, fraction); P(1) = k / 2**24."""
+    z1 = _mixer_logit(inputs, weights, bucket)
+    z2 = _mixer_logit(inputs, weights, tiled.BUCKETS + pattern)
+    z = (z1 + z2) >> 1
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
     first = pattern * tiled.BUCKETS + bucket
     near = pattern & ((1 << NEAR_PIXELS) - 1) if pattern < (1 << APM_PIXELS) else 0
     second = APM_ROWS + ((inputs[0, 1 + LEVEL_MODEL] + TABLE_HALF) >> LEVEL_BITS) * (1 << NEAR_PIXELS) + near
-    mixed = prob_table[z + TABLE_HALF]
-    refined = (mixed + 3 * _interpolate(apm, first, node, fraction)) // 4
+    refined = (prob_table[z + TABLE_HALF] + 3 * _interpolate(apm, first, node, fraction)) // 4
     final = (2 * refined + _interpolate(apm, second, node, fraction)) // 3
-    return mixed, min(max(final, 1), (1 << PROB_BITS) - 1), first, second, node, fraction
+    return (prob_table[z1 + TABLE_HALF], prob_table[z2 + TABLE_HALF], min(max(final, 1), (1 << PROB_BITS) - 1),
+            first, second, node, fraction)
 
 
 @numba.njit(cache=True)
-def _learn(inputs, bucket, bit, mixed, weights, apm, first, second, node, fraction):
-    """A gradient step of the mixer's code length on its bucket's weights; each APM's two nodes move
-    towards the bit in proportion to their share of the interpolation."""
+def _learn(inputs, bucket, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction):
+    """A gradient step of each mixer's own code length on its row of weights; each APM's two nodes
+    move towards the bit in proportion to their share of the interpolation."""
     target = np.int64(bit) << PROB_BITS
-    error = target - mixed
-    for i in range(inputs.shape[1]):
-        weights[bucket, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
+    for row, mixed in ((bucket, mixed1), (tiled.BUCKETS + pattern, mixed2)):
+        error = target - mixed
+        for i in range(inputs.shape[1]):
+            weights[row, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
     for row in (first, second):
         apm[row, node] += ((target - apm[row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
         apm[row, node + 1] += ((target - apm[row, node + 1]) * fraction) >> APM_RATE_SHIFT
@@ -261,10 +272,9 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
         inputs[0, 0] = grid_logits[t, p]
         for i in range(n):
             inputs[0, 1 + i] = estimates[t, p, i]
-        bucket = np.int64(buckets[t, p])
-        mixed, k, first, second, node, fraction = _predict(inputs, bucket, np.int64(patterns[t, p]), weights, apm,
-                                                           prob_table)
-        _learn(inputs, bucket, values[t, p], mixed, weights, apm, first, second, node, fraction)
+        bucket, pattern = np.int64(buckets[t, p]), np.int64(patterns[t, p])
+        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, bucket, pattern, weights, apm, prob_table)
+        _learn(inputs, bucket, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node, fraction)
         out[t, p] = k
 
 
@@ -300,12 +310,13 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
                               estimate, slots, inputs, bucket)
                     pattern = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
-                    mixed, k, first, second, node, fraction = _predict(inputs, bucket[0], pattern, weights, apm,
-                                                                       prob_table)
+                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, bucket[0], pattern, weights,
+                                                                                apm, prob_table)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
-                    _learn(inputs, bucket[0], bit, mixed, weights, apm, first, second, node, fraction)
+                    _learn(inputs, bucket[0], pattern, bit, mixed1, mixed2, weights, apm, first, second, node,
+                           fraction)
                     _write(canvas, inked, lines, stride, row, left + x, bit)
                     values[t, p] = bit
 
@@ -367,9 +378,9 @@ class RasterContexts:
         return RasterBatch(self, start, mask)
 
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
-        """A batch's mixer weights (the DARN's logit alone) and APMs (every row the identity; the
-        first APM_ROWS rows are the first APM's)."""
-        weights = np.zeros((tiled.BUCKETS, self.tables.inputs), np.int64)
+        """A batch's mixer weights (the DARN's logit alone; the first BUCKETS rows are the first
+        mixer's) and APMs (every row the identity; the first APM_ROWS rows are the first APM's)."""
+        weights = np.zeros((tiled.BUCKETS + PATTERNS, self.tables.inputs), np.int64)   # both mixers' rows
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
         nodes = np.arange(APM_POINTS) << APM_STEP_BITS
         apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
