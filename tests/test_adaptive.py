@@ -65,7 +65,7 @@ def test_white_context_shortcut_reads_the_same_slots() -> None:
     for last_ink in (3, adaptive.NO_INK):                               # full computation, shortcut
         slots, inputs, buckets = np.zeros((2, 6), np.int64), np.zeros((2, 8), np.int64), np.zeros(2, np.int64)
         adaptive._count_lookup(values, contexts.context[p], contexts.sizes, contexts.offsets,
-                               contexts.counts, contexts.state_map, contexts.stretch16, contexts.estimate, slots, inputs, buckets,
+                               contexts.counts, contexts.estimate, slots, inputs, buckets,
                                np.full(2, last_ink), 0 if last_ink == 3 else adaptive._white_below(p, width))
         results.append((slots, inputs, buckets))
     for full, short in zip(*results):

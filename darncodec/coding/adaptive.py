@@ -113,7 +113,7 @@ def _lookup_one(t, i, counts, estimate, slots, inputs, buckets, role):
 
 
 @numba.njit(cache=True)
-def _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
+def _count_lookup(values, context, sizes, offsets, counts, estimate, slots, inputs, buckets,
                   last_ink, white_below):
     """For every tile t of the batch, the slots of pixel p's contexts (``context``: pixel p's row of
     AdaptiveContexts.context, indices into ``values``, whose last column is 0) and their count
@@ -197,9 +197,9 @@ def _mix_update(inputs, buckets, bits, live, k, weights):
 
 
 @numba.njit(cache=True)
-def _predict(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
+def _predict(values, context, sizes, offsets, counts, estimate, slots, inputs, buckets,
              last_ink, p, width, grid_logit, weights, prob_table, k):
-    _count_lookup(values, context, sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, buckets,
+    _count_lookup(values, context, sizes, offsets, counts, estimate, slots, inputs, buckets,
                   last_ink, _white_below(p, width))
     for t in range(inputs.shape[0]):
         inputs[t, 0] = grid_logit[t]
@@ -229,7 +229,7 @@ def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretc
     bucket = np.zeros(tiles, np.int64)
     last_ink = np.full(tiles, NO_INK, np.int64)
     for p in range(pixels):
-        _count_lookup(values, context[p], sizes, offsets, counts, state_map, stretch16, estimate, slots, inputs, bucket,
+        _count_lookup(values, context[p], sizes, offsets, counts, estimate, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
         _count_update(slots, values[:, p], live[:, p], counts, state_map, stretch16, estimate, last_ink, p)
         for t in range(tiles):
@@ -372,9 +372,8 @@ class BatchMixer:
         """Decoder: the table's k at position ``p`` for every tile; ``values`` (tiles, pixels + 1)
         holds the pixels decoded so far and a last column of zeros."""
         c = self.contexts
-        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate,
-                 self._slots, self._inputs, self._buckets, self._last_ink, p, c.width, grid_logit,
-                 self.weights, c.prob_table, self._k)
+        _predict(values, c.context[p], c.sizes, c.offsets, c.counts, c.estimate, self._slots, self._inputs,
+                 self._buckets, self._last_ink, p, c.width, grid_logit, self.weights, c.prob_table, self._k)
         return self._k
 
     def update(self, p: int, bits: np.ndarray) -> None:

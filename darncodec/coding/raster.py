@@ -138,8 +138,7 @@ def _pattern(canvas, lines, stride, row, col, slots, offsets):
 
 
 @numba.njit(cache=True)
-def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16, estimate, slots,
-              inputs, bucket):
+def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket):
     """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
     n = sizes.shape[0]
     if ink_near:
@@ -249,7 +248,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, inked
                         continue
                     at = row * stride + left + x
                     _estimate(canvas, at, _ink_near(inked, row, left + x), relative, sizes, offsets, counts,
-                              state_map, stretch16, estimate, slots, inputs, bucket)
+                              estimate, slots, inputs, bucket)
                     bits[0] = values[t, p]
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
                     patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
@@ -307,8 +306,8 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                             logit = context[t, p] + white
                         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
-                    _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, state_map, stretch16,
-                              estimate, slots, inputs, bucket)
+                    _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs,
+                              bucket)
                     pattern = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
                     mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, bucket[0], pattern, weights,
                                                                                 apm, prob_table)
