@@ -94,6 +94,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
     contexts = coder_model.adaptive_contexts(coder_id)
+    groups = adaptive_groups(tiles_per_image)
     shapes = [bits.shape for bits in images]
     flags, latents = [], []
     for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, coder_id),
@@ -101,13 +102,13 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         batches = list(batches)
         stages = {}
         if contexts:  # the group's counts see its pixels in decoding order, before any is coded
-            _enter_group(contexts, group, tiles_per_image, shapes, batches[0][0])
+            _enter_group(contexts, group, groups, shapes, batches[0][0])
             for start, stop, _ in reversed(batches):
                 stages[start] = contexts.batch(start, masks[start:stop])
                 stages[start].count_pass(tiles[start:stop])
+        page = len(groups[group]) == 1   # a group of one large image
         for start, stop, _ in batches:
             x, mask, stage = tiles[start:stop], masks[start:stop], stages.get(start)
-            page = len(adaptive_groups(tiles_per_image)[group]) == 1   # a group of one large image
             try_darn = coder_id != CODER_RASTER or not page or stop - start <= DARN_TRIAL_TILES
             bits_back = start > 0 and try_darn and (not contexts or enough_to_pop(coder, codec, x))
             if coder_id == CODER_RASTER:
@@ -154,10 +155,10 @@ def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]
     return ids[coding]
 
 
-def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, tiles_per_image: list[int],
+def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, groups: list[list[int]],
                  shapes: list[tuple[int, int]], first_tile: int) -> None:
-    images = adaptive_groups(tiles_per_image)[group]
-    contexts.enter_group(group, [shapes[i] for i in images], first_tile)
+    """Give the contexts the group's images (``groups``: tiling.adaptive_groups) and first tile."""
+    contexts.enter_group(group, [shapes[i] for i in groups[group]], first_tile)
 
 
 def coding_schedule(tiles_per_image: list[int], max_batch: int, coder: int) -> list[tuple[int, int, int]]:
@@ -213,6 +214,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
     contexts = chosen.adaptive_contexts(header.coder)
     tiles_per_image = [len(m) for m in masks_per_image]
+    groups = adaptive_groups(tiles_per_image)
     shapes = [(i.height, i.width) for i in header.images]
     schedule = coding_schedule(tiles_per_image, header.max_batch, header.coder)
     group_start = {group: start for start, _, group in reversed(schedule)}
@@ -228,7 +230,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
         for (start, stop, group), bits_back, latent in reversed(list(zip(schedule, flags, latents))):
             stage = None
             if contexts:
-                _enter_group(contexts, group, tiles_per_image, shapes, group_start[group])
+                _enter_group(contexts, group, groups, shapes, group_start[group])
                 stage = contexts.batch(start, masks[start:stop])
             tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage, latent)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload

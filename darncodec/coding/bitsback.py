@@ -99,14 +99,14 @@ class BitsBackCodec:
         -ELBO; without: -log p(x|h) - log p(h)). ``stage``: page-adaptive mixing of p(x|h).
         ``latent=False`` (with a stage only): no h at all; the stage codes x without the DARN's
         logits (each grid logit 0)."""
-        if not latent:
-            k = stage.encode(np.zeros(x.shape, np.int64), x) * (1.0 / (1 << PROB_BITS))
-            push(coder, x, k, mask, stage.order)
-            return information_bits(x, k, mask)
-        hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         def mixed(grid: np.ndarray) -> np.ndarray:
             return stage.encode(grid, x) * (1.0 / (1 << PROB_BITS))
 
+        if not latent:
+            probs = mixed(np.zeros(x.shape, np.int64))
+            push(coder, x, probs, mask, stage.order)
+            return information_bits(x, probs, mask)
+        hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         probs = tile_probabilities(self.model, x, hs, None if stage is None else mixed)
         push(coder, x, probs.visible, mask, None if stage is None else stage.order)
         for h, p in zip(hs, probs.prior):
