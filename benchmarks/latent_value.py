@@ -22,7 +22,7 @@ from benchmarks.mnist_archive import machine
 from darncodec.codec import coding_model
 from darncodec.coding.bitsback import BitsBackCodec, most_likely
 from darncodec.coding.container import CODER_RASTER
-from darncodec.coding.elbo import information_bits, sample_posterior, tile_probabilities
+from darncodec.coding.network.elbo import information_bits, sample_posterior, tile_probabilities
 from darncodec.coding.tiling import to_tiles
 
 

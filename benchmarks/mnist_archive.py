@@ -21,7 +21,7 @@ import torch
 
 from darncodec.codec import coding_model, compress, decompress, payload_bytes
 from darncodec.coding import container
-from darncodec.coding.elbo import negative_elbo_bits
+from darncodec.coding.network.elbo import negative_elbo_bits
 from darncodec.corpora import load_binarized_mnist
 from darncodec.evaluation import negative_elbo
 from darncodec.model.io import build_float_model

@@ -103,7 +103,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
 
 
 def _report(target: str, images, data: bytes, chosen) -> dict:
-    from darncodec.coding.elbo import negative_elbo_bits
+    from darncodec.coding.network.elbo import negative_elbo_bits
     from darncodec.coding.tiling import to_tiles
     from darncodec.codec import payload_bytes, read_header
 

@@ -69,8 +69,8 @@ def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold
     """-ELBO, importance-sampled and exact -log p(x) of INPUTS (images, folders, .npz), in nats and bits/pixel."""
     import torch
 
-    from darncodec.coding.elbo import negative_elbo_bits
-    from darncodec.coding.integer_model import IntegerDARN
+    from darncodec.coding.network.elbo import negative_elbo_bits
+    from darncodec.coding.network.integer_model import IntegerDARN
     from darncodec.evaluation import (MAX_ENUMERATED_UNITS, Estimate, exact_nll, importance_sampled_nll,
                                       negative_elbo)
     from darncodec.model.io import build_float_model

@@ -90,7 +90,7 @@ def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tile
                              max_minutes=max_minutes)
     run_dir = Path(run_dir) if run_dir else output.with_name(output.name + ".run")
     result = train(model, train_data, valid_data, settings, run_dir)
-    from darncodec.coding.quantize import quantize_and_save
+    from darncodec.coding.network.quantize import quantize_and_save
 
     model_hash = quantize_and_save(run_dir / "best.safetensors", output)
     summary = {"model": str(output), "hash": model_hash, "best_valid_nats": result.best_valid_nats,

@@ -14,13 +14,21 @@ import constriction
 import numpy as np
 
 from darncodec.coding import container
-from darncodec.coding.adaptive import AdaptiveContexts
-from darncodec.coding.bitsback import BitsBackCodec, pop_flags, push_flags
+from darncodec.coding.ans.streams import pop_flags, push_flags
+from darncodec.coding.bitsback import BitsBackCodec
 from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS
-from darncodec.coding.integer_model import IntegerDARN
-from darncodec.coding.raster import RasterContexts
-from darncodec.coding.tiling import (GROUP_TILES, adaptive_groups, adaptive_schedule, batch_schedule, from_tiles,
-                                     tile_masks, to_tiles)
+from darncodec.coding.mixing.raster import RasterContexts
+from darncodec.coding.mixing.tiled import AdaptiveContexts
+from darncodec.coding.network.integer_model import IntegerDARN
+from darncodec.coding.tiling import (
+    GROUP_TILES,
+    adaptive_groups,
+    adaptive_schedule,
+    batch_schedule,
+    from_tiles,
+    tile_masks,
+    to_tiles,
+)
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
@@ -74,8 +82,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
-    by page-adaptive mixing in page raster order (coding.raster); "adaptive-tiles" is the earlier
-    mixing tile position by tile position (coding.adaptive). By default "adaptive" where the model
+    by page-adaptive mixing in page raster order (coding.mixing.raster); "adaptive-tiles" is the earlier
+    mixing tile position by tile position (coding.mixing.tiled). By default "adaptive" where the model
     allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""

@@ -11,7 +11,7 @@ def _make_tiny_model(folder: Path, seed: int) -> Path:
     """Write a random quantised model (float weights + coding tables) and return its path."""
     import torch
 
-    from darncodec.coding.quantize import quantize_and_save
+    from darncodec.coding.network.quantize import quantize_and_save
     from darncodec.model.config import DarnConfig
     from darncodec.model.darn import DARN
     from darncodec.model.io import float_tensors, save_model

@@ -1,4 +1,4 @@
-"""Page-adaptive mixing (darncodec.coding.adaptive): both sides compute the same probabilities, the
+"""Page-adaptive mixing (darncodec.coding.mixing.tiled): both sides compute the same probabilities, the
 shortcuts change nothing, it pays on repetitive pages, and archives made before it still decode."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from darncodec import codec
-from darncodec.coding import adaptive, container, tiling
-from darncodec.coding.fixed_point import TABLE_HALF, probability_table
+from darncodec.coding import container, tiling
+from darncodec.coding.mixing import tiled as adaptive
+from darncodec.coding.network.fixed_point import TABLE_HALF, probability_table
 from darncodec.errors import ModelError
 from darncodec.imageio import read_bilevel
 
@@ -130,7 +131,7 @@ def test_a_page_does_not_inherit_the_previous_pages_counts(tiny_model_path) -> N
 
 
 def test_adaptive_needs_a_local_visible_layer(tmp_path) -> None:
-    from darncodec.coding.quantize import quantize_and_save
+    from darncodec.coding.network.quantize import quantize_and_save
     from darncodec.model.config import DarnConfig
     from darncodec.model.darn import DARN
     from darncodec.model.io import float_tensors, save_model

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from darncodec.coding import ans
+from darncodec.coding.ans import kernel as ans
 
 AnsCoder = constriction.stream.stack.AnsCoder
 TOTAL = 1 << 24

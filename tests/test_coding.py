@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from darncodec.codec import coding_model, compress, decompress, payload_bytes
-from darncodec.coding.elbo import negative_elbo_bits
-from darncodec.coding.integer_model import IntegerDARN
-from darncodec.coding.quantize import quantize_and_save
+from darncodec.coding.network.elbo import negative_elbo_bits
+from darncodec.coding.network.integer_model import IntegerDARN
+from darncodec.coding.network.quantize import quantize_and_save
 from darncodec.coding.tiling import batch_schedule, from_tiles, to_tiles
 from darncodec.model.config import DarnConfig
 from darncodec.model.darn import DARN

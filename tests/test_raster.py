@@ -1,4 +1,4 @@
-"""Page-adaptive mixing in page raster order (darncodec.coding.raster, coder id 3): the coding order,
+"""Page-adaptive mixing in page raster order (darncodec.coding.mixing.raster, coder id 3): the coding order,
 the canvas, agreement of the encoder's passes with the decoder's kernel, and what crossing tile
 borders gains."""
 
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from darncodec import codec
-from darncodec.coding import container, raster
-from darncodec.coding.bitsback import push
-from darncodec.coding.fixed_point import PROB_BITS
+from darncodec.coding import container
+from darncodec.coding.mixing import raster
+from darncodec.coding.ans.streams import push
+from darncodec.coding.network.fixed_point import PROB_BITS
 from darncodec.coding.tiling import to_tiles
 from darncodec.imageio import read_bilevel
 

@@ -17,48 +17,20 @@ from typing import Protocol
 import constriction
 import numpy as np
 
-from darncodec.coding.fixed_point import PROB_BITS
-from darncodec.coding.elbo import information_bits, posterior_probabilities, tile_costs, tile_probabilities
-from darncodec.coding.integer_model import IntegerDARN
-
-BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
-
-
-def push(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: np.ndarray,
-         mask: np.ndarray | None = None, order: np.ndarray | None = None) -> None:
-    """Push (tiles, units) values under P(1) = probs, unit-major or in ``order`` ((tile, unit) rows,
-    the order the decoder pops them in); only where ``mask`` is set."""
-    if order is not None:
-        if mask is not None:
-            order = order[mask[order[:, 0], order[:, 1]]]
-        values_t, probs_t = values[order[:, 0], order[:, 1]], probs[order[:, 0], order[:, 1]]
-    else:
-        values_t, probs_t = values.T, probs.T
-        if mask is not None:
-            values_t, probs_t = values_t[mask.T], probs_t[mask.T]
-    coder.encode_reverse(np.ascontiguousarray(values_t, dtype=np.int32).ravel(), BERNOULLI,
-                         np.ascontiguousarray(probs_t, dtype=np.float64).ravel())
-
-
-def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = None):
-    """A ``draw(unit, probs)`` that pops one unit for every tile (where ``mask`` allows)."""
-    whole = None if mask is None else mask.all(axis=0)
-
-    def draw(unit: int, probs: np.ndarray) -> np.ndarray:
-        if whole is None or whole[unit]:
-            return coder.decode(BERNOULLI, np.ascontiguousarray(probs, dtype=np.float64))
-        values = np.zeros(len(probs), np.int32)
-        live = mask[:, unit]
-        if live.any():
-            values[live] = coder.decode(BERNOULLI, np.ascontiguousarray(probs[live], dtype=np.float64))
-        return values
-
-    return draw
+from darncodec.coding.ans.streams import popper, push
+from darncodec.coding.network.elbo import (
+    information_bits,
+    posterior_probabilities,
+    tile_costs,
+    tile_probabilities,
+)
+from darncodec.coding.network.fixed_point import PROB_BITS
+from darncodec.coding.network.integer_model import IntegerDARN
 
 
 class VisibleStage(Protocol):
-    """How a batch's pixels are coded after the DARN (page-adaptive mixing, coding.adaptive and
-    coding.raster): the encoder's k of every pixel (P(1) = k / 2**24) from the DARN's grid logits,
+    """How a batch's pixels are coded after the DARN (page-adaptive mixing, coding.mixing.tiled and
+    coding.mixing.raster): the encoder's k of every pixel (P(1) = k / 2**24) from the DARN's grid logits,
     the order they are pushed in (None: unit-major), and the decoder's pop of the batch."""
 
     order: np.ndarray | None
@@ -134,15 +106,6 @@ class BitsBackCodec:
 
 def binary_entropy(p: np.ndarray) -> np.ndarray:
     return -(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))
-
-
-def push_flags(coder: constriction.stream.stack.AnsCoder, flags: list[bool]) -> None:
-    """Push yes/no flags at one bit each (what the decoder pops first)."""
-    coder.encode_reverse(np.asarray(flags, np.int32), BERNOULLI, np.full(len(flags), 0.5))
-
-
-def pop_flags(coder: constriction.stream.stack.AnsCoder, count: int) -> list[bool]:
-    return [bool(f) for f in coder.decode(BERNOULLI, np.full(count, 0.5))] if count else []
 
 
 def most_likely(unit: int, probs: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@
     4       1     format version (1)
     5       1     coder id: constriction AnsCoder, 32-bit words, Bernoulli perfect=False, with p(x|h)
                   1: the DARN's table probabilities, 2: after page-adaptive mixing tile position by
-                  tile position (coding.adaptive), 3: after page-adaptive mixing in page raster order
-                  (coding.raster)
+                  tile position (coding.mixing.tiled), 3: after page-adaptive mixing in page raster order
+                  (coding.mixing.raster)
     6       1     coder precision in bits (24)
     7       1     constriction major.minor (high nibble major, low nibble minor: 0x05 for 0.5)
     8       32    sha256 content hash of the model

@@ -4,28 +4,41 @@ Two ways through each autoregressive layer give the same integers: ``*_logits`` 
 layer at once from known values (what the encoder does, one product with the strictly
 lower-triangular matrix of Eq. 2), ``decode_*`` walks the units one at a time for a batch of tiles
 and asks ``draw(unit, probabilities)`` for each unit's values (what the decoder does). Built from a
-model file's float32 weights by exact rounding (darncodec.coding.quantize) and its stored tables.
+model file's float32 weights by exact rounding (darncodec.coding.network.quantize) and its stored tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from typing import Protocol
 
 import numba
 import numpy as np
 
-from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF, ExactMatmul, table_index, tanh_level
-from darncodec.coding.quantize import integer_weights
+from darncodec.coding.network.fixed_point import (
+    GRID_SHIFT,
+    PROB_BITS,
+    TABLE_HALF,
+    ExactMatmul,
+    table_index,
+    tanh_level,
+)
+from darncodec.coding.network.quantize import integer_weights
 from darncodec.model.config import DarnConfig
 from darncodec.model.neighbourhood import neighbour_index, table_columns
 
-if TYPE_CHECKING:
-    from darncodec.coding.adaptive import BatchMixer
-
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
+
+
+class PixelMixer(Protocol):
+    """What decode_visible asks of coder 2's mixer (coding.mixing.tiled.BatchMixer): each position's
+    k from the DARN's grid logits and the pixels so far, then an update with the decoded pixels."""
+
+    def predict(self, p: int, grid_logit: np.ndarray, values: np.ndarray) -> np.ndarray: ...
+
+    def update(self, p: int, bits: np.ndarray) -> None: ...
 
 
 @dataclass
@@ -142,9 +155,9 @@ class IntegerDARN:
                 logits[:, stop:] += self.matmul(values[:, start:stop], weight[stop:, start:stop].T)
         return values
 
-    def decode_visible(self, context: np.ndarray, draw: Draw, mixer: "BatchMixer | None" = None) -> np.ndarray:
+    def decode_visible(self, context: np.ndarray, draw: Draw, mixer: PixelMixer | None = None) -> np.ndarray:
         """The pixels of a batch of tiles, one position at a time; with ``mixer`` (local visible
-        layers only), P(1) comes from page-adaptive mixing of the DARN's logits (coding.adaptive)."""
+        layers only), P(1) comes from page-adaptive mixing of the DARN's logits (coding.mixing.tiled)."""
         if self.config.visible != "local":
             return self.decode_autoregressive(context, self.visible_weight, draw)
         tiles, pixels = context.shape

@@ -15,8 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from darncodec.coding.fixed_point import (EXACT_LIMIT, LOGIT_SHIFT, TANH_BITS, TANH_LEVELS,
-                                          probability_table, quantize_weight, tanh_thresholds)
+from darncodec.coding.network.fixed_point import (
+    EXACT_LIMIT,
+    LOGIT_SHIFT,
+    TANH_BITS,
+    TANH_LEVELS,
+    probability_table,
+    quantize_weight,
+    tanh_thresholds,
+)
 from darncodec.errors import ModelError
 from darncodec.model.config import DarnConfig
 from darncodec.model.io import CODING_PREFIX, FLOAT_PREFIX, load_tensors, save_model

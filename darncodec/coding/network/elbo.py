@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from darncodec.coding.integer_model import IntegerDARN
+from darncodec.coding.network.integer_model import IntegerDARN
 
 
 @dataclass
@@ -33,7 +33,7 @@ def posterior_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray
 def tile_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray],
                        visible_stage: Callable[[np.ndarray], np.ndarray] | None = None) -> TileProbabilities:
     """``visible_stage`` turns the DARN's grid logits of p(x|h) into the probabilities that are coded
-    (page-adaptive mixing, coding.adaptive); by default the probability table's."""
+    (page-adaptive mixing, coding.mixing.tiled); by default the probability table's."""
     posterior = posterior_probabilities(net, x, hs)
     grid = net.grid_logits(net.visible_logits(net.visible_context(hs), x))
     visible = net.grid_probabilities(grid) if visible_stage is None else visible_stage(grid)

@@ -33,8 +33,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from darncodec.coding.bitsback import popper
-from darncodec.coding.fixed_point import PROB_BITS, TABLE_HALF
+from darncodec.coding.ans.streams import popper
+from darncodec.coding.network.fixed_point import PROB_BITS, TABLE_HALF
 from darncodec.model.neighbourhood import neighbour_index, table_columns
 
 CONTEXT_PIXELS = (10, 16, 30, 44, 60, 90)    # the nested context models (nearest causal neighbours first)
@@ -283,7 +283,7 @@ class CountTables:
 
     def enter_group(self, group: int, shapes: list[tuple[int, int]] | None = None, first_tile: int = 0) -> None:
         """Start afresh (counts zero, state maps at the KT estimates) when a new group of images
-        begins, in decoding order (the group's image shapes and first tile: coding.raster's)."""
+        begins, in decoding order (the group's image shapes and first tile: coding.mixing.raster's)."""
         if group == self.group:
             return
         self.group = group

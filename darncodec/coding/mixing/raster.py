@@ -1,7 +1,7 @@
 """Page-adaptive mixing in page raster order (coder id 3, the default for pages): contexts that
 cross tile borders (docs/format.md, "Coder id 3").
 
-The count estimates and mixer of coding.adaptive (coder id 2), but the pixels of a batch are coded
+The count estimates and mixer of coding.mixing.tiled (coder id 2), but the pixels of a batch are coded
 in the raster order of the page rather than position by position across tiles. A batch's tiles are
 cut into strips (the tiles of one tile row of one image); a strip is coded one page row at a time,
 each row left to right across the strip's tiles. Every pixel's count contexts are then read from the
@@ -16,11 +16,11 @@ code length, error * input * MIX_RATE / 2**26), and two APMs (adaptive probabili
 PAQ) refine its output; both start afresh in every batch, as coder 2's mixer does, because they
 depend on the h that bits back pops.
 
-Decoding needs one ANS pop per pixel inside a numba loop: coding.ans is a port of constriction's
+Decoding needs one ANS pop per pixel inside a numba loop: coding.ans.kernel is a port of constriction's
 AnsCoder pop that leaves the stack exactly as constriction would.
 
-numba caches compiled kernels per source file, and these kernels compile coding.adaptive's helpers
-and constants into themselves: after editing adaptive.py, delete the __pycache__ folders (a fresh
+numba caches compiled kernels per source file, and these kernels compile coding.mixing.tiled's helpers
+and constants into themselves: after editing tiled.py, delete the __pycache__ folders (a fresh
 install or clone has none).
 """
 
@@ -29,11 +29,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from darncodec.coding import adaptive as tiled
-from darncodec.coding.adaptive import CountTables
-from darncodec.coding.ans import pop_bit, to_coder, to_stack
-from darncodec.coding.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
-from darncodec.coding.integer_model import _local_logit
+from darncodec.coding.ans.kernel import pop_bit, to_coder, to_stack
+from darncodec.coding.mixing import tiled
+from darncodec.coding.mixing.tiled import CountTables
+from darncodec.coding.network.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
+from darncodec.coding.network.integer_model import _local_logit
 from darncodec.model.neighbourhood import causal_offsets, table_columns
 
 CONTEXT_PIXELS = (10, 16, 30, 44, 60, 90, 140)   # the nested context models: nearest causal neighbours ...
