@@ -53,6 +53,17 @@ LEVEL_BITS = 6
 LEVELS = 2 * TABLE_HALF // (1 << LEVEL_BITS) + 1
 NEAR_PIXELS = 4        # ... and pattern of the 4 nearest pixels
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
+# Refinement by the predicted page (coder id 4, coding.symbols): where a placed class covers a pixel
+# (its box grown by COVER_MARGIN), two more context models read the predicted page around the pixel,
+# below and to the right included (the decoder knows all of it), with the pixel's causal neighbours.
+PREDICTED_INK, COVERED = 1, 2     # the bits of a cell of the predicted canvas
+COVER_MARGIN = 2
+REFINE_PREDICTED = ((0, 0), (0, -1), (0, 1), (-1, 0), (1, 0), (-1, -1), (-1, 1), (1, -1), (1, 1), (0, 2))
+REFINE_CAUSAL = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0))
+REFINE_WIDE = tuple((dy, dx) for dy in range(-2, 3) for dx in range(-2, 3))   # predicted, with ...
+REFINE_WIDE_CAUSAL = 16                                                       # ... the nearest causal cells
+REFINE_PIXELS = (len(REFINE_PREDICTED) + len(REFINE_CAUSAL), len(REFINE_WIDE) + REFINE_WIDE_CAUSAL)
+REFINE_ROWS = 12       # the first mixer's weight sets for covered pixels: count level x predicted ink
 
 
 @numba.njit(cache=True)
@@ -151,6 +162,48 @@ def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, 
 
 
 @numba.njit(cache=True)
+def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts, estimate, slots, inputs, first):
+    """The two refinement models of a covered pixel (slots and inputs ``first`` and ``first + 1``):
+    the predicted cells ``near`` with the canvas cells ``causal`` (a direct index), and the
+    predicted cells ``wide`` with the REFINE_WIDE_CAUSAL nearest canvas cells (hashed). Returns the
+    first mixer's refinement row: the wide model's count level and the predicted pixel."""
+    small = np.int64(0)
+    for b in range(near.shape[0]):
+        small |= np.int64(predicted[at + near[b]] & PREDICTED_INK) << b
+    for b in range(causal.shape[0]):
+        small |= np.int64(canvas[at + causal[b]]) << (near.shape[0] + b)
+    slots[0, first] = offsets[first] + small
+    word = np.uint64(0)
+    for b in range(wide.shape[0]):
+        word |= np.uint64(predicted[at + wide[b]] & PREDICTED_INK) << np.uint64(b)
+    for b in range(REFINE_WIDE_CAUSAL):
+        word |= np.uint64(canvas[at + relative[b]]) << np.uint64(wide.shape[0] + b)
+    slots[0, first + 1] = offsets[first + 1] + np.int64((word * np.uint64(tiled.GOLDEN))
+                                                        >> np.uint64(64 - tiled.HASH_BITS))
+    tiled._lookup_one(0, first, counts, estimate, slots, inputs, slots[0], 0)
+    tiled._lookup_one(0, first + 1, counts, estimate, slots, inputs, slots[0], 0)
+    seen = np.int64(counts[slots[0, first + 1], 0]) + np.int64(counts[slots[0, first + 1], 1])
+    return min(tiled._LOG2[seen + 1], REFINE_ROWS // 2 - 1) * 2 + (predicted[at] & PREDICTED_INK)
+
+
+@numba.njit(cache=True)
+def _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate, slots, inputs, bucket):
+    """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]); returns (the first
+    mixer's row, how many context models learn from the pixel). ``page``: PageCanvas.kernel_arrays."""
+    relative, sizes, offsets, near, causal, wide = page
+    _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket)
+    n = sizes.shape[0]
+    if not refine:
+        return bucket[0], n
+    if predicted[at] & COVERED:
+        row = _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts, estimate, slots, inputs, n)
+        return tiled.BUCKETS + PATTERNS + row, n + 2
+    inputs[0, 1 + n] = 0
+    inputs[0, 2 + n] = 0
+    return bucket[0], n
+
+
+@numba.njit(cache=True)
 def _interpolate(apm, row, node, fraction):
     return (apm[row, node] * (APM_STEP_MASK + 1 - fraction) + apm[row, node + 1] * fraction) >> APM_STEP_BITS
 
@@ -164,7 +217,7 @@ def _mixer_logit(inputs, weights, row):
 
 
 @numba.njit(cache=True)
-def _predict(inputs, bucket, pattern, weights, apm, prob_table):
+def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table):
     """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
     ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
     10 nearest pixels, or 1024 + the far feature where those are white); their logits are averaged,
@@ -172,8 +225,9 @@ def _predict(inputs, bucket, pattern, weights, apm, prob_table):
     two nearest nodes) refine it: the first's row is the pattern and the mixer bucket, the second's
     the level of the 30-pixel model's estimate and the pattern of the 4 nearest pixels.
     final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (the two mixers' k, the final k, the
-    two APM rows, node, fraction); P(1) = k / 2**24."""
-    z1 = _mixer_logit(inputs, weights, bucket)
+    two APM rows, node, fraction); P(1) = k / 2**24. ``row1``: the first mixer's row, ``bucket``
+    unless the predicted page covers the pixel (then a refinement row)."""
+    z1 = _mixer_logit(inputs, weights, row1)
     z2 = _mixer_logit(inputs, weights, tiled.BUCKETS + pattern)
     z = (z1 + z2) >> 1
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
@@ -189,11 +243,11 @@ def _predict(inputs, bucket, pattern, weights, apm, prob_table):
 
 
 @numba.njit(cache=True)
-def _learn(inputs, bucket, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction):
+def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction):
     """A gradient step of each mixer's own code length on its row of weights; each APM's two nodes
     move towards the bit in proportion to their share of the interpolation."""
     target = np.int64(bit) << PROB_BITS
-    for row, mixed in ((bucket, mixed1), (tiled.BUCKETS + pattern, mixed2)):
+    for row, mixed in ((row1, mixed1), (tiled.BUCKETS + pattern, mixed2)):
         error = target - mixed
         for i in range(inputs.shape[1]):
             weights[row, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
@@ -231,12 +285,12 @@ def _scratch(n):
 
 
 @numba.njit(cache=True)
-def _count_pass(values, live, strips, base, stride, height, width, canvas, inked, lines, relative, sizes, offsets,
-                counts,
-                state_map, stretch16, estimate, estimates, buckets, patterns):
-    """Encoder: every pixel's count estimates and bucket, in coding order (as _order walks it),
-    writing each pixel into the canvas once counted (so later pixels see what the decoder will)."""
-    n = sizes.shape[0]
+def _count_pass(values, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
+                counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns):
+    """Encoder: every pixel's count estimates, bucket and first mixer row, in coding order (as _order
+    walks it), writing each pixel into the canvas once counted (so later pixels see what the decoder
+    will)."""
+    n = estimates.shape[2]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     for s in range(strips.shape[0]):
         for y in range(height):
@@ -247,19 +301,21 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, inked
                     if not live[t, p]:
                         continue
                     at = row * stride + left + x
-                    _estimate(canvas, at, _ink_near(inked, row, left + x), relative, sizes, offsets, counts,
-                              estimate, slots, inputs, bucket)
+                    row1, learning = _pixel_contexts(canvas, predicted, at, _ink_near(inked, row, left + x), refine,
+                                                     page, counts, estimate, slots, inputs, bucket)
                     bits[0] = values[t, p]
-                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
-                    patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
+                    tiled._count_update(slots[:, :learning], bits, yes, counts, state_map, stretch16, estimate,
+                                        last_ink, 0)
+                    patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
                     _write(canvas, inked, lines, stride, row, left + x, values[t, p])
                     buckets[t, p] = bucket[0]
+                    rows[t, p] = row1
                     for i in range(n):
                         estimates[t, p, i] = inputs[0, 1 + i]
 
 
 @numba.njit(cache=True)
-def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, weights, apm, prob_table, out):
+def _mix_pass(grid_logits, estimates, buckets, rows, patterns, values, live, order, weights, apm, prob_table, out):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
     inputs = np.zeros((1, n + 2), np.int64)
@@ -271,21 +327,22 @@ def _mix_pass(grid_logits, estimates, buckets, patterns, values, live, order, we
         inputs[0, 0] = grid_logits[t, p]
         for i in range(n):
             inputs[0, 1 + i] = estimates[t, p, i]
-        bucket, pattern = np.int64(buckets[t, p]), np.int64(patterns[t, p])
-        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, bucket, pattern, weights, apm, prob_table)
-        _learn(inputs, bucket, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node, fraction)
+        bucket, row1, pattern = np.int64(buckets[t, p]), np.int64(rows[t, p]), np.int64(patterns[t, p])
+        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket, pattern, weights, apm,
+                                                                    prob_table)
+        _learn(inputs, row1, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node, fraction)
         out[t, p] = k
 
 
 @numba.njit(cache=True)
-def _decode(words, stack, live, strips, base, stride, height, width, canvas, inked, lines, relative, sizes, offsets,
+def _decode(words, stack, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
             counts, state_map, stretch16, estimate, weights, apm, prob_table, values, neighbours, local_weight,
             context, columns, table, darn_radius, use_darn):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
     layer over the tile's pixels so far; with no ink near, its neighbours are all white and only
     the context and the table's entry for white remain), the count estimates from the canvas, the
     mix, one ANS pop, then the updates the encoder made."""
-    n = sizes.shape[0]
+    n = page[1].shape[0] + (2 if refine else 0)
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     white = table[0] if columns.shape[0] else 0.0
     for s in range(strips.shape[0]):
@@ -306,21 +363,22 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, ink
                             logit = context[t, p] + white
                         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
-                    _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs,
-                              bucket)
-                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, offsets)
-                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, bucket[0], pattern, weights,
-                                                                                apm, prob_table)
+                    row1, learning = _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate,
+                                                     slots, inputs, bucket)
+                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
+                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
+                                                                                weights, apm, prob_table)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
-                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate, last_ink, 0)
-                    _learn(inputs, bucket[0], pattern, bit, mixed1, mixed2, weights, apm, first, second, node,
-                           fraction)
+                    tiled._count_update(slots[:, :learning], bits, yes, counts, state_map, stretch16, estimate,
+                                        last_ink, 0)
+                    _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction)
                     _write(canvas, inked, lines, stride, row, left + x, bit)
                     values[t, p] = bit
 
 
-Counted = tuple[np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, APM patterns
+Counted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, first
+                                                                   # mixer rows, APM patterns
 
 
 class PageCanvas:
@@ -345,7 +403,27 @@ class PageCanvas:
         self.lines[1] = 0
         offsets = causal_offsets(R)
         nearest = table_columns(R, CONTEXT_PIXELS[-1])
-        self.relative = np.array([offsets[c][0] * self.stride + offsets[c][1] for c in nearest], np.int64)
+        self.relative = self._relative([offsets[c] for c in nearest])
+        self.predicted = np.zeros(1, np.uint8)   # no prediction (coder 3): never read
+
+    def _relative(self, offsets) -> np.ndarray:
+        return np.array([dy * self.stride + dx for dy, dx in offsets], np.int64)
+
+    def refinement_offsets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._relative(REFINE_PREDICTED), self._relative(REFINE_CAUSAL), self._relative(REFINE_WIDE)
+
+    def draw_prediction(self, shapes: list[np.ndarray], placements: np.ndarray) -> None:
+        """The predicted page of a group of one image: each placement (class, top, left) draws its
+        class's bitmap, and marks its box, grown by COVER_MARGIN, as covered."""
+        predicted = np.zeros((len(self.canvas) // self.stride + 3, self.stride), np.uint8)
+        for c, top, left in placements:
+            bitmap = shapes[c]
+            row, col = top + R, left + R
+            box = predicted[max(row - COVER_MARGIN, 0):row + bitmap.shape[0] + COVER_MARGIN,
+                            max(col - COVER_MARGIN, 0):col + bitmap.shape[1] + COVER_MARGIN]
+            box |= COVERED
+            predicted[row:row + bitmap.shape[0], col:col + bitmap.shape[1]] |= bitmap.astype(np.uint8)
+        self.predicted = predicted.ravel()
 
     def strips(self, start: int, stop: int) -> np.ndarray:
         """(first, stop) tile of each strip of the group's tiles start..stop, batch-relative."""
@@ -355,10 +433,12 @@ class PageCanvas:
 
 
 class RasterContexts:
-    """Count state and canvas of the group being coded, for one model's tiles."""
+    """Count state and canvas of the group being coded, for one model's tiles; with ``refine``
+    (coder id 4), the two refinement models by the predicted page too."""
 
-    def __init__(self, height: int, width: int, prob_table: np.ndarray) -> None:
-        self.tables = CountTables(CONTEXT_PIXELS, prob_table)
+    def __init__(self, height: int, width: int, prob_table: np.ndarray, refine: bool = False) -> None:
+        self.refine = refine
+        self.tables = CountTables(CONTEXT_PIXELS + (REFINE_PIXELS if refine else ()), prob_table)
         self.height, self.width = height, width
         self.page: PageCanvas | None = None
         self.first = 0
@@ -379,11 +459,19 @@ class RasterContexts:
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
         """A batch's mixer weights (the DARN's logit alone; the first BUCKETS rows are the first
         mixer's) and APMs (every row the identity; the first APM_ROWS rows are the first APM's)."""
-        weights = np.zeros((tiled.BUCKETS + PATTERNS, self.tables.inputs), np.int64)   # both mixers' rows
+        rows = tiled.BUCKETS + PATTERNS + (REFINE_ROWS if self.refine else 0)
+        weights = np.zeros((rows, self.tables.inputs), np.int64)   # both mixers' rows
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
         nodes = np.arange(APM_POINTS) << APM_STEP_BITS
         apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
         return weights, apm
+
+    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """What the kernels read of the canvas geometry and count tables: the causal offsets, the
+        canvas models' sizes, every model's slot offset, the refinement models' offsets."""
+        canvas_models = len(CONTEXT_PIXELS)
+        return (self.page.relative, self.tables.sizes[:canvas_models], self.tables.offsets,
+                *self.page.refinement_offsets())
 
 
 class RasterBatch:
@@ -404,11 +492,13 @@ class RasterBatch:
         c, page = self.contexts.tables, self.contexts.page
         estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
         buckets = np.zeros(x.shape, np.int8)
+        rows = np.zeros(x.shape, np.int16)
         patterns = np.zeros(x.shape, np.int16)
         _count_pass(np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.base, page.stride,
-                    self.contexts.height, self.contexts.width, page.canvas, page.inked, page.lines, page.relative,
-                    c.sizes, c.offsets, c.counts, c.state_map, c.stretch16, c.estimate, estimates, buckets, patterns)
-        self.counted = estimates, buckets, patterns
+                    self.contexts.height, self.contexts.width, page.canvas, page.predicted, self.contexts.refine,
+                    page.inked, page.lines, self.contexts.kernel_arrays(), c.counts, c.state_map, c.stretch16,
+                    c.estimate, estimates, buckets, rows, patterns)
+        self.counted = estimates, buckets, rows, patterns
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the coded k of every pixel of the batch (fresh mixer weights)."""
@@ -426,8 +516,8 @@ class RasterBatch:
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
         _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
-                page.inked, page.lines, page.relative, c.sizes, c.offsets, c.counts, c.state_map, c.stretch16,
-                c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
+                page.predicted, ctx.refine, page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
+                c.stretch16, c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
                 np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
                 network.table_columns, network.local_table(), network.config.radius, context is not None)
         return values[:, :pixels].astype(np.int64), to_coder(words, stack)

@@ -1,0 +1,86 @@
+"""The encoder's analysis of a page: connected components grouped into classes of identical shapes.
+
+Only the encoder runs this (the decoder receives the classes and placements), so it may use any
+library: scipy.ndimage labels the 8-connected components. A class is a set of components with the
+same bitmap; it enters the dictionary when it recurs (it pays to code its shape once and place it
+twice or more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+MIN_AREA = 4          # components whose bounding box covers fewer pixels stay with the raster coder
+MAX_SIDE = 256        # ... as do components taller or wider than this (rules, figures)
+MIN_COUNT = 2         # a class enters the dictionary when it occurs at least this often
+
+
+@dataclass
+class Symbols:
+    """A page's dictionary and placements.
+
+    ``shapes``: the classes' bitmaps (uint8 0/1, 2-D), in order of first placement;
+    ``placements``: (n, 3) int64 rows (class, top, left) in reading order."""
+
+    shapes: list[np.ndarray]
+    placements: np.ndarray
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.array([shape.shape for shape in self.shapes], np.int64).reshape(-1, 2)
+
+
+def reading_order(boxes: np.ndarray) -> np.ndarray:
+    """Indices of ``boxes`` ((n, 4) rows top, left, bottom, right; bottom/right exclusive) in
+    reading order: text lines top to bottom, each left to right. A line starts with the highest
+    unassigned box (by vertical centre) and takes every later box whose centre lies within its
+    rows."""
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    centre = (boxes[:, 0] + boxes[:, 2]) / 2
+    by_centre = np.argsort(centre, kind="stable")
+    order: list[int] = []
+    i = 0
+    while i < len(by_centre):
+        first = by_centre[i]
+        top, bottom = boxes[first, 0], boxes[first, 2]
+        j = i + 1
+        while j < len(by_centre) and centre[by_centre[j]] < bottom:
+            bottom = max(bottom, boxes[by_centre[j], 2]) if centre[by_centre[j]] >= top else bottom
+            j += 1
+        line = by_centre[i:j]
+        order += list(line[np.argsort(boxes[line, 1], kind="stable")])
+        i = j
+    return np.array(order, np.int64)
+
+
+def find_symbols(page: np.ndarray) -> Symbols:
+    """The classes of ``page``'s recurring components and where they lie."""
+    labels, count = ndimage.label(page, structure=np.ones((3, 3), bool))
+    boxes, keys = [], []
+    for index, found in enumerate(ndimage.find_objects(labels), start=1):
+        rows, cols = found
+        height, width = rows.stop - rows.start, cols.stop - cols.start
+        if height * width < MIN_AREA or max(height, width) > MAX_SIDE:
+            continue
+        bitmap = (labels[found] == index).astype(np.uint8)
+        boxes.append((rows.start, cols.start, rows.stop, cols.stop))
+        keys.append((height, width, np.packbits(bitmap).tobytes()))
+    members: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        members.setdefault(key, []).append(i)
+    kept = [i for i, key in enumerate(keys) if len(members[key]) >= MIN_COUNT]
+    boxes_kept = np.array([boxes[i] for i in kept], np.int64).reshape(-1, 4)
+    class_of: dict[tuple, int] = {}
+    shapes, rows = [], []
+    for j in reading_order(boxes_kept):
+        key = keys[kept[j]]
+        if key not in class_of:
+            class_of[key] = len(shapes)
+            height, width, packed = key
+            shapes.append(np.unpackbits(np.frombuffer(packed, np.uint8))[: height * width].reshape(height, width))
+        rows.append((class_of[key], boxes_kept[j, 0], boxes_kept[j, 1]))
+    return Symbols(shapes, np.array(rows, np.int64).reshape(-1, 3))
