@@ -16,7 +16,8 @@ import numpy as np
 from darncodec.coding import container
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS
+from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_SYMBOLS, CODER_TILED, CODINGS
+from darncodec.coding.groups import pop_group, push_group
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 from darncodec.coding.network.integer_model import IntegerDARN
@@ -29,13 +30,12 @@ from darncodec.coding.tiling import (
     tile_masks,
     to_tiles,
 )
+from darncodec.coding.symbols.components import Symbols, find_symbols
+from darncodec.coding.symbols.dictionary import SheetCoder
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
 
 MAX_BATCH = 2048
-DARN_TRIAL_TILES = 64   # coder 3 on a page: larger batches are coded without the DARN, untried (on the
-                        # non-test decision set its h cost more than it gained in every larger batch)
-BITS_BACK_MARGIN = 2.0   # adaptive archives: pop h only when the coder holds this many times what it takes
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,11 @@ class CodingModel:
 
     def adaptive_contexts(self, coder: int) -> AdaptiveContexts | RasterContexts | None:
         """The count state of page-adaptive mixing for ``coder`` (None for static coding)."""
-        kind = {CODER_TILED: AdaptiveContexts, CODER_RASTER: RasterContexts}.get(coder)
-        return kind(*self.tile, self.network.prob_table) if kind else None
+        if coder == CODER_TILED:
+            return AdaptiveContexts(*self.tile, self.network.prob_table)
+        if coder in (CODER_RASTER, CODER_SYMBOLS):
+            return RasterContexts(*self.tile, self.network.prob_table, refine=coder == CODER_SYMBOLS)
+        return None
 
 
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
@@ -82,11 +85,14 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
-    by page-adaptive mixing in page raster order (coding.mixing.raster); "adaptive-tiles" is the earlier
-    mixing tile position by tile position (coding.mixing.tiled). By default "adaptive" where the model
-    allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
+    by page-adaptive mixing in page raster order (coding.mixing.raster); "symbols" adds the symbol
+    stage on pages (coding.symbols: the page's recurring shapes coded once, placed, and the page
+    coded with the predicted page as context); "adaptive-tiles" is the earlier mixing tile position
+    by tile position (coding.mixing.tiled). By default "symbols" where the model allows it (a local
+    visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
-    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
+    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing), plus a
+    page's dictionary and placements."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -100,33 +106,13 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
-    costs = np.zeros(len(tiles))
-    contexts = coder_model.adaptive_contexts(coder_id)
-    groups = adaptive_groups(tiles_per_image)
-    shapes = [bits.shape for bits in images]
-    flags, latents = [], []
-    for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, coder_id),
-                                            key=lambda batch: batch[2]):
-        batches = list(batches)
-        stages = {}
-        if contexts:  # the group's counts see its pixels in decoding order, before any is coded
-            _enter_group(contexts, group, groups, shapes, batches[0][0])
-            for start, stop, _ in reversed(batches):
-                stages[start] = contexts.batch(start, masks[start:stop])
-                stages[start].count_pass(tiles[start:stop])
-        page = len(groups[group]) == 1   # a group of one large image
-        for start, stop, _ in batches:
-            x, mask, stage = tiles[start:stop], masks[start:stop], stages.get(start)
-            try_darn = coder_id != CODER_RASTER or not page or stop - start <= DARN_TRIAL_TILES
-            bits_back = start > 0 and try_darn and (not contexts or enough_to_pop(coder, codec, x))
-            if coder_id == CODER_RASTER:
-                coder, costs[start:stop], latent = _cheaper_of(coder, codec, x, mask, bits_back, stage, try_darn)
-                latents.append(latent)
-            else:
-                costs[start:stop] = codec.push(coder, x, mask, bits_back, stage)
-            flags.append(bits_back)
-    if contexts:
-        push_flags(coder, flags + latents)
+    if coder_id == CODER_STATIC:
+        costs = np.zeros(len(tiles))
+        for start, stop in batch_schedule(len(tiles), max_batch):
+            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], start > 0)
+    else:
+        coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
+                                      max_batch)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id)
@@ -136,53 +122,62 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     return data
 
 
-def _cheaper_of(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray, mask: np.ndarray,
-                bits_back: bool, stage, try_darn: bool) -> tuple[constriction.stream.stack.AnsCoder, np.ndarray, bool]:
-    """Coder 3 codes each batch either with the DARN (h by bits back, its logits one input of the
-    mixer) or without it (no h; the mixer's DARN input 0), whichever costs fewer bits here (the
-    DARN only where ``try_darn``); the choice travels as a flag. Returns (the coder with the batch
-    pushed, its tiles' costs, whether with the DARN)."""
-    without = coder.clone()
-    free_costs = codec.push(without, x, mask, stage=stage, latent=False)
-    if try_darn:
-        with_darn = coder.clone()
-        darn_costs = codec.push(with_darn, x, mask, bits_back, stage)
-        if darn_costs.sum() < free_costs.sum():
-            return with_darn, darn_costs, True
-    return without, free_costs, False
+def _group_batches(schedule: list[tuple[int, int, int]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """(group, its first tile, its batches relative to that tile) of an adaptive schedule."""
+    out = []
+    for group, batches in itertools.groupby(schedule, key=lambda batch: batch[2]):
+        batches = list(batches)
+        first = batches[0][0]
+        out.append((group, first, [(start - first, stop - first) for start, stop, _ in batches]))
+    return out
+
+
+def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: int, images: list[np.ndarray],
+                   tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int], max_batch: int):
+    """Coders 2-4: every group of images through its count state (coding.groups), with the flags
+    (coders 2 and 3: all at the end; coder 4: each group's after it, then a page's symbols)."""
+    contexts = model.adaptive_contexts(coder_id)
+    groups = adaptive_groups(tiles_per_image)
+    costs = np.zeros(len(tiles))
+    all_flags, all_latents = [], []
+    sheet_coder = SheetCoder(codec, max_batch) if coder_id == CODER_SYMBOLS else None
+    for group, first, batches in _group_batches(adaptive_schedule(tiles_per_image, max_batch)):
+        members = groups[group]
+        page = len(members) == 1
+        contexts.enter_group(group, [images[i].shape for i in members], 0)
+        symbols = None
+        if sheet_coder and page and tiles_per_image[members[0]] >= GROUP_TILES:
+            symbols = find_symbols(images[members[0]])
+            contexts.page.draw_prediction(symbols.shapes, symbols.placements)
+        stop = first + sum(tiles_per_image[i] for i in members)
+        coder, costs[first:stop], flags, latents = push_group(
+            coder, codec, contexts, tiles[first:stop], masks[first:stop], batches, page, first == 0,
+            choose_darn=coder_id != CODER_TILED)
+        if coder_id != CODER_SYMBOLS:
+            all_flags += flags
+            all_latents += latents
+            continue
+        push_flags(coder, flags + latents)
+        costs[first] += 2 * len(flags)
+        if symbols is not None:
+            coder, side_cost = sheet_coder.push(coder, symbols)
+            costs[first] += side_cost
+    if coder_id == CODER_RASTER:
+        push_flags(coder, all_flags + all_latents)
+    elif coder_id == CODER_TILED:
+        push_flags(coder, all_flags)
+    return coder, costs
 
 
 def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
     if coding is None:  # adaptive mixing pays on pages; on small images (digits) it costs time and gains little
-        coding = "adaptive" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
+        coding = "symbols" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
     ids = {name: coder for coder, name in CODINGS.items()}
     if coding not in ids:
         raise InputError(f"unknown coding {coding!r} (choose from {', '.join(ids)})")
     if ids[coding] != CODER_STATIC and not model.can_adapt:
         raise ModelError(f"{model.file.source}: adaptive mixing needs a model with a local visible layer")
     return ids[coding]
-
-
-def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, groups: list[list[int]],
-                 shapes: list[tuple[int, int]], first_tile: int) -> None:
-    """Give the contexts the group's images (``groups``: tiling.adaptive_groups) and first tile."""
-    contexts.enter_group(group, [shapes[i] for i in groups[group]], first_tile)
-
-
-def coding_schedule(tiles_per_image: list[int], max_batch: int, coder: int) -> list[tuple[int, int, int]]:
-    """(start, stop, group) of every batch: static coding's doubling batches over all tiles (one
-    group), or adaptive coding's batches per group of images."""
-    if coder != CODER_STATIC:
-        return adaptive_schedule(tiles_per_image, max_batch)
-    return [(start, stop, 0) for start, stop in batch_schedule(sum(tiles_per_image), max_batch)]
-
-
-def enough_to_pop(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray) -> bool:
-    """Whether the coder holds enough bits for a batch's pop of h to be paid for (a pop from a coder
-    that runs dry costs bits that never come back); the decision travels in the archive as a flag."""
-    held = coder.num_bits()
-    most = len(x) * codec.model.config.stochastic_units   # q has at most 1 bit of entropy per unit
-    return held >= BITS_BACK_MARGIN * most or held >= BITS_BACK_MARGIN * codec.bits_back_expected(x)
 
 
 def read_header(data: bytes) -> container.Header:
@@ -220,27 +215,15 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     codec = BitsBackCodec(chosen.network)
     if header.adaptive and not chosen.can_adapt:
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
-    contexts = chosen.adaptive_contexts(header.coder)
     tiles_per_image = [len(m) for m in masks_per_image]
-    groups = adaptive_groups(tiles_per_image)
     shapes = [(i.height, i.width) for i in header.images]
-    schedule = coding_schedule(tiles_per_image, header.max_batch, header.coder)
-    group_start = {group: start for start, _, group in reversed(schedule)}
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        batches = len(schedule)
-        if header.coder == CODER_RASTER:
-            flags = pop_flags(coder, 2 * batches)
-            flags, latents = flags[:batches], flags[batches:]
+        if header.coder == CODER_STATIC:
+            for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
+                tiles[start:stop], coder = codec.pop(coder, masks[start:stop], start > 0)
         else:
-            flags = pop_flags(coder, batches) if contexts else [start > 0 for start, _, _ in schedule]
-            latents = [True] * batches
-        for (start, stop, group), bits_back, latent in reversed(list(zip(schedule, flags, latents))):
-            stage = None
-            if contexts:
-                _enter_group(contexts, group, groups, shapes, group_start[group])
-                stage = contexts.batch(start, masks[start:stop])
-            tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage, latent)
+            coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
@@ -251,6 +234,51 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     if container.pixel_crc(images) != header.pixel_crc:
         raise FormatError("decoded pixels fail their checksum (damaged file or wrong model)")
     return [(entry.name, bits) for entry, bits in zip(header.images, images)]
+
+
+def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: container.Header,
+                  shapes: list[tuple[int, int]], tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int]):
+    """Undo _push_adaptive: groups last to first, each after its flags (and a page's symbols)."""
+    contexts = model.adaptive_contexts(header.coder)
+    groups = adaptive_groups(tiles_per_image)
+    plan = _group_batches(adaptive_schedule(tiles_per_image, header.max_batch))
+    batches = sum(len(group_batches) for _, _, group_batches in plan)
+    if header.coder == CODER_RASTER:
+        flags = pop_flags(coder, 2 * batches)
+        flags, latents = flags[:batches], flags[batches:]
+    elif header.coder == CODER_TILED:
+        flags, latents = pop_flags(coder, batches), [True] * batches
+    sheet_coder = SheetCoder(codec, header.max_batch) if header.coder == CODER_SYMBOLS else None
+    done = batches
+    for group, first, group_batches in reversed(plan):
+        members = groups[group]
+        page = len(members) == 1
+        stop = first + sum(tiles_per_image[i] for i in members)
+        symbols = None
+        if sheet_coder and page and tiles_per_image[members[0]] >= GROUP_TILES:
+            symbols, coder = sheet_coder.pop(coder)
+        if sheet_coder:
+            group_flags = pop_flags(coder, 2 * len(group_batches))
+            group_flags, group_latents = group_flags[:len(group_batches)], group_flags[len(group_batches):]
+        else:
+            group_flags = flags[done - len(group_batches):done]
+            group_latents = latents[done - len(group_batches):done]
+        done -= len(group_batches)
+        contexts.enter_group(group, [shapes[i] for i in members], 0)
+        if symbols is not None:
+            check_placements(symbols, shapes[members[0]])
+            contexts.page.draw_prediction(symbols.shapes, symbols.placements)
+        tiles[first:stop], coder = pop_group(coder, codec, contexts, masks[first:stop], group_batches, group_flags,
+                                             group_latents)
+    return coder
+
+
+def check_placements(symbols: Symbols, shape: tuple[int, int]) -> None:
+    """Every decoded placement lies inside its page (else the archive is damaged)."""
+    sizes = symbols.sizes[symbols.placements[:, 0]]
+    ends = symbols.placements[:, 1:] + sizes
+    if len(ends) and (symbols.placements[:, 1:].min() < 0 or (ends > np.array(shape)).any()):
+        raise FormatError("damaged .darn payload (symbol stage: a placement outside its page)")
 
 
 def payload_bytes(data: bytes) -> int:

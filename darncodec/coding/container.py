@@ -39,8 +39,9 @@ from darncodec.errors import FormatError
 
 MAGIC = b"DARN"
 VERSION = 1
-CODER_STATIC, CODER_TILED, CODER_RASTER = 1, 2, 3
-CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive"}   # names users see
+CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_SYMBOLS = 1, 2, 3, 4
+CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive",
+           CODER_SYMBOLS: "symbols"}   # names users see
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")

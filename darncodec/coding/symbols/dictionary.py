@@ -1,0 +1,75 @@
+"""A page's dictionary and placements through the stack (coder id 4), after its pixels.
+
+The encoder pushes, after the page's batches and flags: the placements, the dictionary sheet (a
+group of the mixing coder of its own, with its flags), then the classes' sizes; the decoder pops
+them in the reverse order (sizes, sheet, placements), so it knows the predicted page before it
+decodes a pixel of the page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from darncodec.coding.ans.streams import pop_flags, push_flags
+from darncodec.coding.bitsback import BitsBackCodec
+from darncodec.coding.groups import Coder, pop_group, push_group
+from darncodec.coding.mixing.raster import RasterContexts
+from darncodec.coding.symbols import sheet
+from darncodec.coding.symbols.components import Symbols
+from darncodec.coding.symbols.placements import Reader, Recorder, code_placements, code_sizes
+from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
+
+
+class SheetCoder:
+    """The dictionary sheet's coding: the mixing coder (coder 3's, no prediction) with a DARN whose
+    tiles hold the glyphs (``codec``: its bits-back codec)."""
+
+    def __init__(self, codec: BitsBackCodec, max_batch: int) -> None:
+        self.codec, self.max_batch = codec, max_batch
+        config = codec.model.config
+        self.tile = (config.height, config.width)
+
+    def _geometry(self, sizes: np.ndarray) -> tuple[tuple[int, int], np.ndarray, list[tuple[int, int]]]:
+        """The sheet's shape, its tiles' masks (only pixels inside a class's box are coded), batches."""
+        corners, shape = sheet.layout(sizes, *self.tile)
+        inside = to_tiles(sheet.box_mask(sizes, corners, shape), *self.tile)[0].astype(bool)
+        masks = tile_masks(*shape, *self.tile) & inside
+        return shape, masks, batch_schedule(len(masks), self.max_batch)
+
+    def _contexts(self, shape: tuple[int, int]) -> RasterContexts:
+        contexts = RasterContexts(*self.tile, self.codec.model.prob_table)
+        contexts.enter_group(0, [shape], 0)
+        return contexts
+
+    def push(self, coder: Coder, symbols: Symbols) -> tuple[Coder, float]:
+        """Push placements, sheet and sizes; returns (coder, their cost in bits)."""
+        sizes = symbols.sizes
+        cost = 0.0
+        if len(sizes):
+            recorded = Recorder()
+            code_placements(recorded, sizes, symbols.placements)
+            recorded.push(coder)
+            cost += recorded.cost()
+            shape, masks, batches = self._geometry(sizes)
+            image, _ = sheet.draw(symbols.shapes, *self.tile)
+            tiles = to_tiles(image, *self.tile)[0]
+            coder, costs, flags, latents = push_group(coder, self.codec, self._contexts(shape), tiles, masks, batches,
+                                                      page=False, first_in_archive=False, choose_darn=True)
+            push_flags(coder, flags + latents)
+            cost += float(costs.sum()) + 2 * len(batches)
+        recorded = Recorder()
+        code_sizes(recorded, sizes)
+        recorded.push(coder)
+        return coder, cost + recorded.cost()
+
+    def pop(self, coder: Coder) -> tuple[Symbols, Coder]:
+        sizes = code_sizes(Reader(coder), None)
+        if not len(sizes):
+            return Symbols([], np.zeros((0, 3), np.int64)), coder
+        shape, masks, batches = self._geometry(sizes)
+        flags = pop_flags(coder, 2 * len(batches))
+        tiles, coder = pop_group(coder, self.codec, self._contexts(shape), masks, batches, flags[:len(batches)],
+                                 flags[len(batches):])
+        shapes = sheet.cut(from_tiles(tiles, *shape, *self.tile), sizes, *self.tile)
+        placements = code_placements(Reader(coder), sizes, None)
+        return Symbols(shapes, placements), coder
