@@ -342,7 +342,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
     layer over the tile's pixels so far; with no ink near, its neighbours are all white and only
     the context and the table's entry for white remain), the count estimates from the canvas, the
     mix, one ANS pop, then the updates the encoder made."""
-    n = page[1].shape[0] + (2 if refine else 0)
+    n = page[2].shape[0]   # every model of the tables (the refinement models read 0 where not refining)
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     white = table[0] if columns.shape[0] else 0.0
     for s in range(strips.shape[0]):
@@ -404,7 +404,7 @@ class PageCanvas:
         offsets = causal_offsets(R)
         nearest = table_columns(R, CONTEXT_PIXELS[-1])
         self.relative = self._relative([offsets[c] for c in nearest])
-        self.predicted = np.zeros(1, np.uint8)   # no prediction (coder 3): never read
+        self.predicted: np.ndarray | None = None   # no prediction (coder 3, or a group of small images)
 
     def _relative(self, offsets) -> np.ndarray:
         return np.array([dy * self.stride + dx for dy, dx in offsets], np.int64)
@@ -466,6 +466,12 @@ class RasterContexts:
         apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
         return weights, apm
 
+    def prediction(self) -> tuple[np.ndarray, bool]:
+        """The kernels' predicted canvas and whether to refine by it (a group with a predicted page)."""
+        if self.page.predicted is None:
+            return np.zeros(1, np.uint8), False
+        return self.page.predicted, True
+
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
         """What the kernels read of the canvas geometry and count tables: the causal offsets, the
         canvas models' sizes, every model's slot offset, the refinement models' offsets."""
@@ -495,8 +501,7 @@ class RasterBatch:
         rows = np.zeros(x.shape, np.int16)
         patterns = np.zeros(x.shape, np.int16)
         _count_pass(np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.base, page.stride,
-                    self.contexts.height, self.contexts.width, page.canvas, page.predicted, self.contexts.refine,
-                    page.inked, page.lines, self.contexts.kernel_arrays(), c.counts, c.state_map, c.stretch16,
+                    self.contexts.height, self.contexts.width, page.canvas, *self.contexts.prediction(), page.inked, page.lines, self.contexts.kernel_arrays(), c.counts, c.state_map, c.stretch16,
                     c.estimate, estimates, buckets, rows, patterns)
         self.counted = estimates, buckets, rows, patterns
 
@@ -516,7 +521,7 @@ class RasterBatch:
         values = np.zeros((tiles, pixels + 1))
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
         _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
-                page.predicted, ctx.refine, page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
+                *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
                 c.stretch16, c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
                 np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
                 network.table_columns, network.local_table(), network.config.radius, context is not None)

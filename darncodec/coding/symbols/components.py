@@ -15,7 +15,11 @@ from scipy import ndimage
 
 MIN_AREA = 4          # components whose bounding box covers fewer pixels stay with the raster coder
 MAX_SIDE = 256        # ... as do components taller or wider than this (rules, figures)
-MIN_COUNT = 2         # a class enters the dictionary when it occurs at least this often
+EDGE_BITS = 0.5       # what the raster coder pays, about, per edge pixel of a glyph (an ink pixel with a
+                      # white 4-neighbour) ...
+PLACEMENT_BITS = 12   # ... and the symbol stage per placement: a class of n placements and e edge pixels
+                      # enters the dictionary when EDGE_BITS * e * (n - 1) > PLACEMENT_BITS * n (its
+                      # shape is coded once, about as dearly as on the page, and every copy is placed)
 
 
 @dataclass
@@ -57,6 +61,15 @@ def reading_order(boxes: np.ndarray) -> np.ndarray:
     return np.array(order, np.int64)
 
 
+def _edge_pixels(key: tuple) -> int:
+    """Ink pixels of a class's bitmap (key: height, width, packed bits) with a white 4-neighbour."""
+    height, width, packed = key
+    bitmap = np.pad(np.unpackbits(np.frombuffer(packed, np.uint8))[: height * width].reshape(height, width), 1)
+    inner = bitmap[1:-1, 1:-1]
+    interior = bitmap[:-2, 1:-1] & bitmap[2:, 1:-1] & bitmap[1:-1, :-2] & bitmap[1:-1, 2:]
+    return int((inner & (1 - interior)).sum())
+
+
 def find_symbols(page: np.ndarray) -> Symbols:
     """The classes of ``page``'s recurring components and where they lie."""
     labels, count = ndimage.label(page, structure=np.ones((3, 3), bool))
@@ -72,7 +85,9 @@ def find_symbols(page: np.ndarray) -> Symbols:
     members: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         members.setdefault(key, []).append(i)
-    kept = [i for i, key in enumerate(keys) if len(members[key]) >= MIN_COUNT]
+    worth = {key: EDGE_BITS * _edge_pixels(key) * (len(found) - 1) > PLACEMENT_BITS * len(found)
+             for key, found in members.items()}
+    kept = [i for i, key in enumerate(keys) if worth[key]]
     boxes_kept = np.array([boxes[i] for i in kept], np.int64).reshape(-1, 4)
     class_of: dict[tuple, int] = {}
     shapes, rows = [], []

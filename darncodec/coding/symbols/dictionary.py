@@ -47,7 +47,7 @@ class SheetCoder:
         cost = 0.0
         if len(sizes):
             recorded = Recorder()
-            code_placements(recorded, sizes, symbols.placements)
+            code_placements(recorded, sizes, symbols.placements, self.codec.model.prob_table)
             recorded.push(coder)
             cost += recorded.cost()
             shape, masks, batches = self._geometry(sizes)
@@ -71,5 +71,5 @@ class SheetCoder:
         tiles, coder = pop_group(coder, self.codec, self._contexts(shape), masks, batches, flags[:len(batches)],
                                  flags[len(batches):])
         shapes = sheet.cut(from_tiles(tiles, *shape, *self.tile), sizes, *self.tile)
-        placements = code_placements(Reader(coder), sizes, None)
+        placements = code_placements(Reader(coder), sizes, None, self.codec.model.prob_table)
         return Symbols(shapes, placements), coder

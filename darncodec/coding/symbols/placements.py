@@ -23,7 +23,8 @@ import constriction
 import numpy as np
 
 from darncodec.coding.ans.streams import BERNOULLI
-from darncodec.coding.network.fixed_point import PROB_BITS
+from darncodec.coding.mixing.tiled import BIAS_INPUT, KT_BITS, stretch_table
+from darncodec.coding.network.fixed_point import PROB_BITS, TABLE_HALF
 from darncodec.errors import FormatError
 
 ONE = 1 << PROB_BITS
@@ -31,7 +32,6 @@ RATE_LIMIT = 30        # an estimate moves by 1/(n + 1.5) of its error, n at mos
 CLASS_BITS = 16        # class indices below 2**16 (components.find_symbols keeps at most this many classes)
 MAX_CLASSES = 1 << CLASS_BITS
 EXPONENT_LIMIT = 40    # an Elias-gamma exponent beyond this is damage
-MIN_SEEN = 2           # a context of the class model is used once its node has seen this many classes
 
 
 class BitSink(Protocol):
@@ -82,12 +82,19 @@ class Adaptive:
     def seen(self, key: tuple) -> int:
         return self.state[key][1] if key in self.state else 0
 
-    def code(self, sink: BitSink, key: tuple, value: int | None) -> int:
+    def estimate(self, key: tuple) -> int:
+        """k of P(1) = k / 2**24 in the context (1/2 for a context never seen)."""
+        entry = self.state.get(key)
+        return ONE >> 1 if entry is None else min(max(entry[0], 1 << 8), ONE - (1 << 8))
+
+    def learn(self, key: tuple, bit: int) -> None:
         entry = self.state.setdefault(key, [ONE >> 1, 0])
-        k = min(max(entry[0], 1 << 8), ONE - (1 << 8))
-        bit = sink.bit(k, value)
         entry[0] += ((bit << (PROB_BITS + 1)) - 2 * entry[0]) // (2 * entry[1] + 3)
         entry[1] = min(entry[1] + 1, RATE_LIMIT)
+
+    def code(self, sink: BitSink, key: tuple, value: int | None) -> int:
+        bit = sink.bit(self.estimate(key), value)
+        self.learn(key, bit)
         return bit
 
     def unsigned(self, sink: BitSink, key: tuple, value: int | None) -> int:
@@ -132,12 +139,42 @@ def code_sizes(sink: BitSink, sizes: np.ndarray | None, count: int | None = None
     return out
 
 
-class ClassModel:
-    """The class of each placement: new (the next class) or an earlier one (a binary tree over
-    CLASS_BITS bits, each node's estimate from the two previous classes, the previous one, or none)."""
+class Mixer2:
+    """Logistic mixing of binary estimates (PAQ): P(1) = squash(sum_i w_i stretch(p_i)), one weight
+    set per ``select``, each step moving the set's weights along the gradient of the code length.
+    Integers only: stretch and squash are the model's tables (coding.mixing.tiled.stretch_table and
+    the probability table), weights at scale 2**16."""
 
-    def __init__(self) -> None:
+    RATE = 12            # weight step: error * input * 6 / 2**24 (error at 2**24, input at 2**7 per logit)
+
+    def __init__(self, prob_table: np.ndarray, inputs: int) -> None:
+        self.prob_table = [int(k) for k in prob_table]
+        self.stretch = [int(s) for s in stretch_table(np.asarray(prob_table, np.int64))]
+        self.inputs = inputs
+        self.weights: dict[tuple, list[int]] = {}
+
+    def code(self, sink: BitSink, select: tuple, estimates: list[int], value: int | None) -> int:
+        st = [self.stretch[min(max(k >> (PROB_BITS - KT_BITS), 1), (1 << KT_BITS) - 1)] for k in estimates]
+        st.append(BIAS_INPUT)
+        weights = self.weights.setdefault(select, [(1 << 16) // self.inputs] * self.inputs + [0])
+        z = sum(w * s for w, s in zip(weights, st)) >> 16
+        k = self.prob_table[min(max(z, -TABLE_HALF), TABLE_HALF) + TABLE_HALF]
+        bit = sink.bit(k, value)
+        error = (bit << PROB_BITS) - k
+        for i, s in enumerate(st):
+            weights[i] += (error * s * self.RATE) >> 24
+        return bit
+
+
+class ClassModel:
+    """The class of each placement: new (the next class) or an earlier one, a binary tree over
+    CLASS_BITS bits whose every node mixes three estimates: given the two previous classes, the
+    previous one, and none (orders 2, 1, 0), the mixer's weights chosen by how often the two
+    higher orders have seen the node."""
+
+    def __init__(self, prob_table: np.ndarray) -> None:
         self.models = Adaptive()
+        self.mixer = Mixer2(prob_table, 3)
         self.seen = 0
 
     def code(self, sink: BitSink, history: tuple[int, int], value: int | None, classes: int) -> int:
@@ -150,12 +187,13 @@ class ClassModel:
             return self.seen - 1
         node = 1
         for depth in range(CLASS_BITS):
-            contexts = (("c2", history, node), ("c1", history[1], node), ("c0", node))
-            key = next((key for key in contexts if self.models.seen(key) >= MIN_SEEN), contexts[-1])
-            bit = self.models.code(sink, key, None if value is None else (value >> (CLASS_BITS - 1 - depth)) & 1)
-            for other in contexts:   # every order learns from the bit (the chosen one just did)
-                if other != key:
-                    self.models.code(_Silent(bit), other, bit)
+            keys = (("c2", history, node), ("c1", history[1], node), ("c0", node))
+            estimates = [self.models.estimate(key) for key in keys]
+            select = (depth, min(self.models.seen(keys[0]), 3), min(self.models.seen(keys[1]), 3))
+            bit = self.mixer.code(sink, select, estimates, None if value is None else
+                                  (value >> (CLASS_BITS - 1 - depth)) & 1)
+            for key in keys:
+                self.models.learn(key, bit)
             node = (node << 1) | bit
         value = node - (1 << CLASS_BITS)
         if value >= self.seen:
@@ -163,57 +201,50 @@ class ClassModel:
         return value
 
 
-class _Silent:
-    """A sink that codes nothing: lets a model learn a bit coded under another context."""
-
-    def __init__(self, bit: int) -> None:
-        self.value = bit
-
-    def bit(self, k: int, value: int | None) -> int:
-        return self.value
-
-
 def code_placements(sink: BitSink, sizes: np.ndarray, placements: np.ndarray | None,
-                    count: int | None = None) -> np.ndarray:
-    """(class, top, left) of every placement in reading order; sizes: the classes' (height, width)."""
-    models, classes = Adaptive(), ClassModel()
+                    prob_table: np.ndarray) -> np.ndarray:
+    """(class, top, left) of every placement in reading order; sizes: the classes' (height, width);
+    ``prob_table``: the model's probability table (the mixer's squash)."""
+    models, classes = Adaptive(), ClassModel(prob_table)
     count = models.unsigned(sink, ("placements",), None if placements is None else len(placements))
     if count > 64 * MAX_CLASSES:
         raise FormatError("damaged .darn payload (symbol stage: too many placements)")
     out = np.zeros((count, 3), np.int64)
     history = (-1, -1)
-    line_top, line_left, line_bottom = 0, 0, 0      # the current line's first glyph
-    top, left, bottom, right = 0, 0, 0, 0           # the previous glyph
-    pairs: dict[tuple[int, int], tuple[int, int]] = {}
+    baseline, spacing, line_left = 0, 0, 0   # the current line's baseline, its distance from the previous
+    left, right = 0, 0                       # line's, the line's first left edge; the previous glyph's edges
+    descent: dict[int, int] = {}             # a class's bottom less its line's baseline, when last placed
+    gap_after: dict[int, int] = {}           # the gap after a class, when last followed on its line
+    pairs: dict[tuple[int, int], int] = {}   # the gap between a pair of classes, when last adjacent
     for j in range(count):
         given = None if placements is None else placements[j]
         c = classes.code(sink, history, None if given is None else int(given[0]), len(sizes))
         height, width = int(sizes[c, 0]), int(sizes[c, 1])
-        want_top = None if given is None else int(given[1])
+        want_bottom = None if given is None else int(given[1]) + height
         want_left = None if given is None else int(given[2])
         new_line = models.code(sink, ("newline",), None if given is None else int(j == 0 or want_left < left))
+        known = c in descent
         if new_line:
-            dy = models.signed(sink, ("line dy",), None if given is None else want_top + height - line_bottom)
-            dx = models.signed(sink, ("line dx",), None if given is None else want_left - line_left)
-            new_bottom, new_left = line_bottom + dy, line_left + dx
-            line_bottom, line_left = new_bottom, new_left
+            step = None if given is None else want_bottom - descent.get(c, 0) - baseline - spacing
+            step = models.signed(sink, ("line step", known), step)
+            spacing += step
+            baseline += spacing
+            line_left += models.signed(sink, ("line dx",), None if given is None else want_left - line_left)
+            new_left = line_left
         else:
             pair = (history[1], c)
             gap = None if given is None else want_left - right
-            drop = None if given is None else want_top + height - bottom
-            repeat = 0
-            if pair in pairs:
-                repeat = models.code(sink, ("repeat",), None if given is None else int(pairs[pair] == (gap, drop)))
-            if repeat:
-                gap, drop = pairs[pair]
-            else:
-                gap = models.signed(sink, ("gap",), gap)
-                drop = models.signed(sink, ("drop",), drop)
-            pairs[pair] = (gap, drop)
-            new_bottom, new_left = bottom + drop, right + gap
-        top, left = new_bottom - height, new_left
-        bottom, right = new_bottom, new_left + width
-        out[j] = (c, top, left)
+            source = 2 if pair in pairs else int(history[1] in gap_after)
+            guess = pairs[pair] if source == 2 else gap_after.get(history[1], 0)
+            gap = guess + models.signed(sink, ("gap", source), None if gap is None else gap - guess)
+            pairs[pair] = gap_after[history[1]] = gap
+            new_left = right + gap
+        guess = baseline + descent.get(c, 0)
+        new_bottom = guess + models.signed(sink, ("drop", known, new_line), None if given is None else
+                                           want_bottom - guess)
+        descent[c] = new_bottom - baseline
+        left, right = new_left, new_left + width
+        out[j] = (c, new_bottom - height, new_left)
         history = (history[1], c)
     if classes.seen != len(sizes):
         raise FormatError("damaged .darn payload (symbol stage: a class never placed)")
