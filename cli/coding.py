@@ -41,6 +41,11 @@ def _to_terminal() -> bool:
         return False
 
 
+glyph_model_option = click.option("--glyph-model", default=None,
+                                  help="Model of the symbol stage's dictionaries (embedded name or file; "
+                                       "default: the embedded glyph model).")
+
+
 @main.command("compress")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write one archive of all inputs here.")
@@ -54,10 +59,15 @@ def _to_terminal() -> bool:
                    "coding costs; adaptive coding's bytes are usually fewer).")
 @click.option("--adaptive/--static", default=None,
               help="Sharpen the model's probabilities with what the page has shown so far (page-adaptive "
-                   "mixing; the default when the model has a local visible layer and an input is a page "
-                   "of at least 64 tiles), or code with the model alone.")
+                   "mixing, without the symbol stage), or code with the model alone.")
+@click.option("--coding", type=click.Choice(["symbols", "adaptive", "static", "adaptive-tiles"]), default=None,
+              help="How to code (docs/coding.md); default: symbols (page-adaptive mixing after the symbol "
+                   "stage) when the model has a local visible layer and an input is a page of at least 64 "
+                   "tiles, else static.")
+@glyph_model_option
 @device_option
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device) -> None:
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, glyph_model,
+                     device) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
@@ -90,7 +100,8 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     reports = []
     for target, images in jobs:
         data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                        coding=None if adaptive is None else "adaptive" if adaptive else "static")
+                        coding=coding or (None if adaptive is None else "adaptive" if adaptive else "static"),
+                        glyph_model=glyph_model)
         if target:
             write_bytes(target, data, force)
         else:
@@ -150,8 +161,9 @@ def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
 @click.option("--format", "fmt", type=click.Choice(["png", "pbm", "tif"]), default=None,
               help="Output format (default: from -o's extension, else png).")
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
+@glyph_model_option
 @device_option
-def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> None:
+def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device) -> None:
     """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
 
     An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
@@ -164,7 +176,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> 
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     for path in inputs:
-        images = _named(path, lambda: decompress(_read_archive(path), model, device))
+        images = _named(path, lambda: decompress(_read_archive(path), model, device, glyph_model))
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
@@ -237,8 +249,9 @@ def _read_archive(path: str) -> bytes:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list when several archives are given).")
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
+@glyph_model_option
 @device_option
-def info_command(inputs, as_json, model, device) -> None:
+def info_command(inputs, as_json, model, glyph_model, device) -> None:
     """Print the header of .darn archives and each image's bits per pixel.
 
     Per-image bits are measured by decoding the archive and retracing its coding, which needs the
@@ -251,7 +264,8 @@ def info_command(inputs, as_json, model, device) -> None:
         data = _read_archive(path)
         header = _named(path, lambda: read_header(data))
         known = model is not None or find_by_hash(header.model_hash) is not None
-        costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
+        costs = _named(path, lambda: image_costs(data, model, device, glyph_model)) if known else \
+            [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
                    "coding": header.coding,

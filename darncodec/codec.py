@@ -30,10 +30,10 @@ from darncodec.coding.tiling import (
     tile_masks,
     to_tiles,
 )
-from darncodec.coding.symbols.components import Symbols, find_symbols
-from darncodec.coding.symbols.dictionary import SheetCoder
+from darncodec.coding.symbols.components import Symbols
+from darncodec.coding.symbols.dictionary import SheetCoder, choose_symbols
 from darncodec.errors import FormatError, InputError, ModelError
-from darncodec.zoo import ModelFile, find_by_hash, load_model_file
+from darncodec.zoo import DEFAULT_GLYPH_MODEL, ModelFile, entries, find_by_hash, load_model_file
 
 MAX_BATCH = 2048
 
@@ -81,7 +81,8 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, coding: str | None = None):
+             with_costs: bool = False, coding: str | None = None,
+             glyph_model: str | ModelFile | CodingModel | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
@@ -92,7 +93,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing), plus a
-    page's dictionary and placements."""
+    page's dictionary and placements. ``glyph_model`` codes the dictionaries (dictionary_model)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -111,11 +112,13 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         for start, stop in batch_schedule(len(tiles), max_batch):
             costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], start > 0)
     else:
+        glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
         coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
-                                      max_batch)
+                                      max_batch, glyphs)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
-                              container.pixel_crc(images), coder_id)
+                              container.pixel_crc(images), coder_id,
+                              glyphs.file.hash if coder_id == CODER_SYMBOLS else "")
     data = container.pack(header, coder.get_compressed())
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
@@ -133,21 +136,22 @@ def _group_batches(schedule: list[tuple[int, int, int]]) -> list[tuple[int, int,
 
 
 def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: int, images: list[np.ndarray],
-                   tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int], max_batch: int):
+                   tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int], max_batch: int,
+                   glyphs: CodingModel | None):
     """Coders 2-4: every group of images through its count state (coding.groups), with the flags
     (coders 2 and 3: all at the end; coder 4: each group's after it, then a page's symbols)."""
     contexts = model.adaptive_contexts(coder_id)
     groups = adaptive_groups(tiles_per_image)
     costs = np.zeros(len(tiles))
     all_flags, all_latents = [], []
-    sheet_coder = SheetCoder(codec, max_batch) if coder_id == CODER_SYMBOLS else None
+    sheet_coder = SheetCoder(glyphs.network, model.network.prob_table, max_batch) if glyphs else None
     for group, first, batches in _group_batches(adaptive_schedule(tiles_per_image, max_batch)):
         members = groups[group]
         page = len(members) == 1
         contexts.enter_group(group, [images[i].shape for i in members], 0)
         symbols = None
         if sheet_coder and page and tiles_per_image[members[0]] >= GROUP_TILES:
-            symbols = find_symbols(images[members[0]])
+            symbols = choose_symbols(images[members[0]], model.network.prob_table)
             contexts.page.draw_prediction(symbols.shapes, symbols.placements)
         stop = first + sum(tiles_per_image[i] for i in members)
         coder, costs[first:stop], flags, latents = push_group(
@@ -167,6 +171,20 @@ def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: in
     elif coder_id == CODER_TILED:
         push_flags(coder, all_flags)
     return coder, costs
+
+
+def dictionary_model(page: CodingModel, glyph_model: str | ModelFile | CodingModel | None = None,
+                     device: str = "cpu") -> CodingModel:
+    """The model that codes coder 4's dictionary sheets: ``glyph_model`` if given, else the embedded
+    glyph model (zoo.DEFAULT_GLYPH_MODEL) if there is one, else the page model itself."""
+    if glyph_model is None:
+        if DEFAULT_GLYPH_MODEL not in {entry.name for entry in entries()}:
+            return page
+        glyph_model = DEFAULT_GLYPH_MODEL
+    chosen = glyph_model if isinstance(glyph_model, CodingModel) else coding_model(glyph_model, device)
+    if not chosen.can_adapt:
+        raise ModelError(f"{chosen.file.source}: a glyph model needs a local visible layer")
+    return chosen
 
 
 def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
@@ -203,11 +221,31 @@ def _model_for(header: container.Header, model, device: str) -> CodingModel:
     return chosen
 
 
+def _dictionary_model_for(header: container.Header, page: CodingModel, glyph_model, device: str) -> CodingModel:
+    if header.dictionary_hash == page.file.hash:
+        return page
+    if glyph_model is None:
+        found = find_by_hash(header.dictionary_hash)
+        if found is None:
+            raise FormatError(f"its dictionaries were made with model {header.dictionary_hash[:16]}..., which is "
+                              "not embedded here; pass --glyph-model with that model file")
+        glyph_model = found
+    chosen = glyph_model if isinstance(glyph_model, CodingModel) else coding_model(glyph_model, device)
+    if chosen.file.hash != header.dictionary_hash:
+        raise FormatError(f"its dictionaries were made with model {header.dictionary_hash[:16]}..., not with "
+                          f"{chosen.file.source} ({chosen.file.hash[:16]}...)")
+    if not chosen.can_adapt:
+        raise FormatError("the dictionary model has no local visible layer")
+    return chosen
+
+
 def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
-               device: str = "cpu") -> list[tuple[str, np.ndarray]]:
+               device: str = "cpu", glyph_model: str | ModelFile | CodingModel | None = None
+               ) -> list[tuple[str, np.ndarray]]:
     """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
     header, words = container.unpack(data)
     chosen = _model_for(header, model, device)
+    glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
     tile_h, tile_w = header.tile
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
@@ -223,7 +261,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
             for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
                 tiles[start:stop], coder = codec.pop(coder, masks[start:stop], start > 0)
         else:
-            coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image)
+            coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image, glyphs)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
@@ -237,7 +275,8 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
 
 
 def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: container.Header,
-                  shapes: list[tuple[int, int]], tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int]):
+                  shapes: list[tuple[int, int]], tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int],
+                  glyphs: CodingModel | None):
     """Undo _push_adaptive: groups last to first, each after its flags (and a page's symbols)."""
     contexts = model.adaptive_contexts(header.coder)
     groups = adaptive_groups(tiles_per_image)
@@ -248,7 +287,7 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
         flags, latents = flags[:batches], flags[batches:]
     elif header.coder == CODER_TILED:
         flags, latents = pop_flags(coder, batches), [True] * batches
-    sheet_coder = SheetCoder(codec, header.max_batch) if header.coder == CODER_SYMBOLS else None
+    sheet_coder = SheetCoder(glyphs.network, model.network.prob_table, header.max_batch) if glyphs else None
     done = batches
     for group, first, group_batches in reversed(plan):
         members = groups[group]
@@ -286,11 +325,13 @@ def payload_bytes(data: bytes) -> int:
     return len(data) - container.header_size(data)
 
 
-def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu") -> list[float]:
+def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu",
+                glyph_model: str | ModelFile | CodingModel | None = None) -> list[float]:
     """Each image's share of an archive, in bits, found by decoding it and coding it again
     (coding is deterministic, so this retraces exactly what the encoder did)."""
     header = read_header(data)
     chosen = _model_for(header, model, device)
-    names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
+    glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
+    names, images = zip(*decompress(data, chosen, device, glyphs)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    coding=header.coding)[1]
+                    coding=header.coding, glyph_model=glyphs)[1]

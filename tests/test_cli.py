@@ -416,9 +416,11 @@ def test_static_and_adaptive_coding(tmp_path, model):
     write_bilevel(tmp_path / "a.png", bits(80, 72, seed=17))   # 90 tiles: a page, coded adaptively by default
     ok(["compress", "-m", model, "--static", "-o", tmp_path / "s.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "a.png"])
-    assert json.loads(ok(["info", "--json", tmp_path / "s.darn"]).stdout)["coding"] == "static"
-    assert json.loads(ok(["info", "--json", tmp_path / "d.darn"]).stdout)["coding"] == "adaptive"
-    for name in ("s", "d"):
+    ok(["compress", "-m", model, "--adaptive", "-o", tmp_path / "r.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--coding", "adaptive-tiles", "-o", tmp_path / "t.darn", tmp_path / "a.png"])
+    for name, coding in (("s", "static"), ("d", "symbols"), ("r", "adaptive"), ("t", "adaptive-tiles")):
+        assert json.loads(ok(["info", "--json", tmp_path / f"{name}.darn"]).stdout)["coding"] == coding
+    for name in ("s", "d", "r", "t"):
         ok(["decompress", "-m", model, "-o", tmp_path / f"{name}.png", tmp_path / f"{name}.darn"])
         np.testing.assert_array_equal(read_bilevel(tmp_path / f"{name}.png")[0][1], bits(80, 72, seed=17))
     fails(["compress", "-m", "mnist16", "--adaptive", "-o", tmp_path / "x.darn", tmp_path / "a.png"],

@@ -65,7 +65,7 @@ def test_reading_order_is_lines_top_to_bottom_each_left_to_right():
 
 
 def test_find_symbols_groups_identical_components_and_places_them_exactly():
-    page, _ = glyph_page(0)
+    page, _ = glyph_page(0, height=200, width=240)
     symbols = find_symbols(page)
     assert len(symbols.shapes) >= 2 and len(symbols.placements) > 20
     redrawn = np.zeros_like(page)

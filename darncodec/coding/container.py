@@ -13,6 +13,7 @@
     40      2     tile height      42  2  tile width
     44      4     largest batch of tiles
     48      4     length T of the image table
+    (52     32    coder 4 only: sha256 content hash of the dictionary model; the offsets below move by 32)
     52      T     image table: one byte saying how the rest is stored (0 raw, 1 zlib, 2 xz), then the
                   number of images and per image: how many leading bytes its name shares with the
                   previous name, the length of the rest, the rest (UTF-8), height, width; all
@@ -63,6 +64,7 @@ class Header:
     images: list[ImageEntry] = field(default_factory=list)
     pixel_crc: int = 0
     coder: int = CODER_STATIC
+    dictionary_hash: str = ""   # coder 4: the model that codes the pages' dictionaries (may be model_hash)
 
     @property
     def coding(self) -> str:
@@ -144,11 +146,17 @@ def _read_image_table(table: bytes) -> list[ImageEntry]:
     return images
 
 
+def _extra_size(coder: int) -> int:
+    """Bytes between the fixed header and the image table: coder 4's dictionary model hash."""
+    return 32 if coder == CODER_SYMBOLS else 0
+
+
 def pack(header: Header, words: np.ndarray) -> bytes:
     table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
+    extra = bytes.fromhex(header.dictionary_hash) if header.coder == CODER_SYMBOLS else b""
     head = _FIXED.pack(MAGIC, VERSION, header.coder, PRECISION, CONSTRICTION_VERSION,
-                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + table
+                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + extra + table
     head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
@@ -166,14 +174,15 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     _, _, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
     if coder not in CODINGS or (precision, cversion >> 4) != (PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
-    trailer_at = _FIXED.size + table_size
+    table_at = _FIXED.size + _extra_size(coder)
+    trailer_at = table_at + table_size
     if len(data) < trailer_at + _TRAILER.size:
         raise FormatError("truncated .darn file (header cut short)")
     n_words, payload_crc, pixels_crc, header_crc = _TRAILER.unpack_from(data, trailer_at)
     if zlib.crc32(data[: trailer_at + 16]) != header_crc:
         raise FormatError("damaged .darn header (checksum mismatch)")
     try:
-        images = _read_image_table(data[_FIXED.size:trailer_at])
+        images = _read_image_table(data[table_at:trailer_at])
     except (zlib.error, lzma.LZMAError, KeyError, IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
@@ -185,7 +194,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("damaged .darn payload (checksum mismatch)")
     if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
         raise FormatError("damaged .darn header (zero size)")
-    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder)
+    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder,
+                    data[_FIXED.size:table_at].hex())
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 
 
@@ -193,5 +203,5 @@ def header_size(data: bytes) -> int:
     """Bytes before the payload (the container's overhead)."""
     if len(data) < _FIXED.size or data[:4] != MAGIC:
         raise FormatError("not a .darn file (bad magic bytes or header cut short)")
-    table_size = _FIXED.unpack_from(data)[-1]
-    return _FIXED.size + table_size + _TRAILER.size
+    fields = _FIXED.unpack_from(data)
+    return _FIXED.size + _extra_size(fields[2]) + fields[-1] + _TRAILER.size

@@ -17,6 +17,7 @@ from darncodec.model.io import content_hash, load_tensors
 
 ZOO_DIR = Path(__file__).parent
 DEFAULT_MODEL = "docs"
+DEFAULT_GLYPH_MODEL = "glyphs"   # codes the symbol stage's dictionaries, where it is embedded
 
 
 @dataclass(frozen=True)

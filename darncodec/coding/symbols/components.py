@@ -15,11 +15,13 @@ from scipy import ndimage
 
 MIN_AREA = 4          # components whose bounding box covers fewer pixels stay with the raster coder
 MAX_SIDE = 256        # ... as do components taller or wider than this (rules, figures)
-EDGE_BITS = 0.5       # what the raster coder pays, about, per edge pixel of a glyph (an ink pixel with a
-                      # white 4-neighbour) ...
-PLACEMENT_BITS = 12   # ... and the symbol stage per placement: a class of n placements and e edge pixels
-                      # enters the dictionary when EDGE_BITS * e * (n - 1) > PLACEMENT_BITS * n (its
-                      # shape is coded once, about as dearly as on the page, and every copy is placed)
+EDGE_BITS = 0.5       # what the raster coder pays, about, per edge pixel (an ink pixel with a white
+                      # 4-neighbour) of a copy of a glyph it has seen before on the page ...
+SHEET_EDGE_BITS = 0.5 # ... the dictionary sheet per edge pixel of a shape, beyond what its first copy
+                      # on the page would cost ...
+PLACEMENT_BITS = 12   # ... and the placements per copy, before they are measured (select_symbols);
+                      # measured on a clean 200-dpi text page and a scan of the decision set
+MIN_GAIN_BITS = 1600  # a page whose classes promise less than this in all keeps no dictionary
 
 
 @dataclass
@@ -70,9 +72,18 @@ def _edge_pixels(key: tuple) -> int:
     return int((inner & (1 - interior)).sum())
 
 
-def find_symbols(page: np.ndarray) -> Symbols:
-    """The classes of ``page``'s recurring components and where they lie."""
-    labels, count = ndimage.label(page, structure=np.ones((3, 3), bool))
+@dataclass
+class Components:
+    """A page's components of dictionary size: boxes ((n, 4): top, left, bottom, right) and class
+    keys (height, width, packed bitmap), with the components of each key."""
+
+    boxes: list[tuple[int, int, int, int]]
+    keys: list[tuple[int, int, bytes]]
+    members: dict[tuple, list[int]]
+
+
+def page_components(page: np.ndarray) -> Components:
+    labels, _ = ndimage.label(page, structure=np.ones((3, 3), bool))
     boxes, keys = [], []
     for index, found in enumerate(ndimage.find_objects(labels), start=1):
         rows, cols = found
@@ -85,17 +96,33 @@ def find_symbols(page: np.ndarray) -> Symbols:
     members: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         members.setdefault(key, []).append(i)
-    worth = {key: EDGE_BITS * _edge_pixels(key) * (len(found) - 1) > PLACEMENT_BITS * len(found)
-             for key, found in members.items()}
-    kept = [i for i, key in enumerate(keys) if worth[key]]
-    boxes_kept = np.array([boxes[i] for i in kept], np.int64).reshape(-1, 4)
+    return Components(boxes, keys, members)
+
+
+def select_symbols(found: Components, placement_bits: float = PLACEMENT_BITS) -> Symbols:
+    """The classes worth a dictionary entry and their placements in reading order: a class of n
+    copies and e edge pixels enters when the raster coder's bits for its copies after the first,
+    EDGE_BITS * e * (n - 1), exceed its placements', placement_bits * n, and its shape's on the
+    sheet, SHEET_EDGE_BITS * e; none enters where their gains add up to less than MIN_GAIN_BITS."""
+    gain = {}
+    for key, copies in found.members.items():
+        edges = _edge_pixels(key)
+        gain[key] = EDGE_BITS * edges * (len(copies) - 1) - placement_bits * len(copies) - SHEET_EDGE_BITS * edges
+    worth = sum(max(value, 0) for value in gain.values()) >= MIN_GAIN_BITS
+    kept = [i for i, key in enumerate(found.keys) if worth and gain[key] > 0]
+    boxes = np.array([found.boxes[i] for i in kept], np.int64).reshape(-1, 4)
     class_of: dict[tuple, int] = {}
     shapes, rows = [], []
-    for j in reading_order(boxes_kept):
-        key = keys[kept[j]]
+    for j in reading_order(boxes):
+        key = found.keys[kept[j]]
         if key not in class_of:
             class_of[key] = len(shapes)
             height, width, packed = key
             shapes.append(np.unpackbits(np.frombuffer(packed, np.uint8))[: height * width].reshape(height, width))
-        rows.append((class_of[key], boxes_kept[j, 0], boxes_kept[j, 1]))
+        rows.append((class_of[key], boxes[j, 0], boxes[j, 1]))
     return Symbols(shapes, np.array(rows, np.int64).reshape(-1, 3))
+
+
+def find_symbols(page: np.ndarray, placement_bits: float = PLACEMENT_BITS) -> Symbols:
+    """The classes of ``page``'s recurring components worth a dictionary entry, and where they lie."""
+    return select_symbols(page_components(page), placement_bits)

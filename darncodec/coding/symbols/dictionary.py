@@ -14,20 +14,34 @@ from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
 from darncodec.coding.groups import Coder, pop_group, push_group
 from darncodec.coding.mixing.raster import RasterContexts
+from darncodec.coding.network.integer_model import IntegerDARN
 from darncodec.coding.symbols import sheet
-from darncodec.coding.symbols.components import Symbols
+from darncodec.coding.symbols.components import Symbols, page_components, select_symbols
 from darncodec.coding.symbols.placements import Reader, Recorder, code_placements, code_sizes
 from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
 
 
-class SheetCoder:
-    """The dictionary sheet's coding: the mixing coder (coder 3's, no prediction) with a DARN whose
-    tiles hold the glyphs (``codec``: its bits-back codec)."""
+def choose_symbols(page: np.ndarray, prob_table: np.ndarray) -> Symbols:
+    """The encoder's dictionary for a page: classes chosen with a guess of what a placement costs,
+    then again with what the chosen placements do cost (scans' irregular positions cost more than
+    clean text's)."""
+    found = page_components(page)
+    symbols = select_symbols(found)
+    if len(symbols.placements):
+        recorded = Recorder()
+        code_placements(recorded, symbols.sizes, symbols.placements, prob_table)
+        symbols = select_symbols(found, recorded.cost() / len(symbols.placements))
+    return symbols
 
-    def __init__(self, codec: BitsBackCodec, max_batch: int) -> None:
-        self.codec, self.max_batch = codec, max_batch
-        config = codec.model.config
-        self.tile = (config.height, config.width)
+
+class SheetCoder:
+    """A page's symbols: the dictionary sheet coded by the mixing coder (coder 3's, no prediction)
+    with the glyph model (a DARN whose tiles hold the glyphs), the sizes and placements by
+    placements.py's models (``prob_table``: the page model's, their mixer's squash)."""
+
+    def __init__(self, glyphs: IntegerDARN, prob_table: np.ndarray, max_batch: int) -> None:
+        self.codec, self.prob_table, self.max_batch = BitsBackCodec(glyphs), prob_table, max_batch
+        self.tile = (glyphs.config.height, glyphs.config.width)
 
     def _geometry(self, sizes: np.ndarray) -> tuple[tuple[int, int], np.ndarray, list[tuple[int, int]]]:
         """The sheet's shape, its tiles' masks (only pixels inside a class's box are coded), batches."""
@@ -47,7 +61,7 @@ class SheetCoder:
         cost = 0.0
         if len(sizes):
             recorded = Recorder()
-            code_placements(recorded, sizes, symbols.placements, self.codec.model.prob_table)
+            code_placements(recorded, sizes, symbols.placements, self.prob_table)
             recorded.push(coder)
             cost += recorded.cost()
             shape, masks, batches = self._geometry(sizes)
@@ -71,5 +85,5 @@ class SheetCoder:
         tiles, coder = pop_group(coder, self.codec, self._contexts(shape), masks, batches, flags[:len(batches)],
                                  flags[len(batches):])
         shapes = sheet.cut(from_tiles(tiles, *shape, *self.tile), sizes, *self.tile)
-        placements = code_placements(Reader(coder), sizes, None, self.codec.model.prob_table)
+        placements = code_placements(Reader(coder), sizes, None, self.prob_table)
         return Symbols(shapes, placements), coder
