@@ -295,7 +295,7 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
         stop = first + sum(tiles_per_image[i] for i in members)
         symbols = None
         if sheet_coder and page and tiles_per_image[members[0]] >= GROUP_TILES:
-            symbols, coder = sheet_coder.pop(coder)
+            symbols, coder = sheet_coder.pop(coder, shapes[members[0]])
         if sheet_coder:
             group_flags = pop_flags(coder, 2 * len(group_batches))
             group_flags, group_latents = group_flags[:len(group_batches)], group_flags[len(group_batches):]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import constriction
 import numpy as np
 import pytest
@@ -12,12 +14,23 @@ from darncodec import codec
 from darncodec.coding import container
 from darncodec.coding.mixing.raster import COVERED, PREDICTED_INK, R, PageCanvas
 from darncodec.coding.network.fixed_point import probability_table
-from darncodec.coding.symbols import sheet
+from darncodec.coding.symbols import components, sheet
 from darncodec.coding.symbols.components import find_symbols, reading_order
-from darncodec.coding.symbols.placements import Reader, Recorder, code_placements, code_sizes
+from darncodec.coding.symbols.dictionary import choose_symbols
+from darncodec.coding.symbols.placements import decode_placements, decode_sizes, encode_placements, encode_sizes
 from darncodec.errors import FormatError
 
 PROB_TABLE = probability_table()
+
+
+@contextlib.contextmanager
+def every_repeat_in_the_dictionary():
+    """Make every class that recurs pay (the economics of components.select_symbols aside), so that
+    small test pages exercise the dictionary, the placements and the refinement."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(components, "MIN_GAIN_BITS", 0)
+        patch.setattr(components, "EDGE_BITS", 100.0)
+        yield
 
 
 def random_glyph(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -65,7 +78,7 @@ def test_reading_order_is_lines_top_to_bottom_each_left_to_right():
 
 
 def test_find_symbols_groups_identical_components_and_places_them_exactly():
-    page, _ = glyph_page(0, height=200, width=240)
+    page, _ = glyph_page(0, height=300, width=360)
     symbols = find_symbols(page)
     assert len(symbols.shapes) >= 2 and len(symbols.placements) > 20
     redrawn = np.zeros_like(page)
@@ -88,26 +101,21 @@ def test_a_class_that_does_not_pay_stays_with_the_raster_coder():
 
 def _round_trip(sizes: np.ndarray, placements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coder = constriction.stream.stack.AnsCoder()
-    recorded = Recorder()
-    code_placements(recorded, sizes, placements, PROB_TABLE)
-    recorded.push(coder)
-    recorded = Recorder()
-    code_sizes(recorded, sizes)
-    recorded.push(coder)
-    decoded_sizes = code_sizes(Reader(coder), None)
-    decoded = code_placements(Reader(coder), decoded_sizes, None, PROB_TABLE)
+    encode_placements(sizes, placements, PROB_TABLE).push(coder)
+    encode_sizes(sizes).push(coder)
+    decoded_sizes, coder = decode_sizes(coder)
+    decoded, coder = decode_placements(coder, decoded_sizes, PROB_TABLE, 10**6)
     assert coder.is_empty()
     return decoded_sizes, decoded
 
 
 def test_placements_of_a_page_round_trip_and_cost_few_bits():
     page, _ = glyph_page(1, height=300, width=300)
-    symbols = find_symbols(page)
+    symbols = find_symbols(page, placement_bits=0)   # every repeated class
     sizes, placements = _round_trip(symbols.sizes, symbols.placements)
     np.testing.assert_array_equal(sizes, symbols.sizes)
     np.testing.assert_array_equal(placements, symbols.placements)
-    recorded = Recorder()
-    code_placements(recorded, symbols.sizes, symbols.placements, PROB_TABLE)
+    recorded = encode_placements(symbols.sizes, symbols.placements, PROB_TABLE)
     assert recorded.cost() < 8 * len(symbols.placements)   # 5 classes, regular gaps: under a byte each
 
 
@@ -161,13 +169,22 @@ def test_predicted_page_draws_classes_and_covers_their_boxes():
 
 def test_coder_4_round_trips_and_beats_coder_3_on_repeated_glyphs(tiny_model_path):
     model = codec.coding_model(str(tiny_model_path))
-    page, _ = glyph_page(2, height=160, width=200, classes=6)
+    page, _ = glyph_page(2, height=240, width=300, classes=4, size=(24, 18))
     symbols_data, (cost,) = codec.compress([page], model, coding="symbols", max_batch=64, with_costs=True)
     assert container.unpack(symbols_data)[0].coder == container.CODER_SYMBOLS
     np.testing.assert_array_equal(codec.decompress(symbols_data, model)[0][1], page)
     raster_data = codec.compress([page], model, coding="adaptive", max_batch=64)
     assert codec.payload_bytes(symbols_data) < 0.8 * codec.payload_bytes(raster_data)
     assert abs(8 * codec.payload_bytes(symbols_data) - cost) < 0.02 * cost + 96
+
+
+def test_a_page_without_a_dictionary_costs_what_coder_3_costs(tiny_model_path):
+    """Where no class pays (a small page), the symbol stage adds only its empty sizes."""
+    model = codec.coding_model(str(tiny_model_path))
+    page, _ = glyph_page(2, height=160, width=200, classes=6)
+    symbols_data = codec.compress([page], model, coding="symbols", max_batch=64)
+    raster_data = codec.compress([page], model, coding="adaptive", max_batch=64)
+    assert codec.payload_bytes(symbols_data) <= codec.payload_bytes(raster_data) + 4
 
 
 def test_coder_4_archive_of_pages_and_small_images_round_trips(tiny_model_path):
@@ -177,7 +194,8 @@ def test_coder_4_archive_of_pages_and_small_images_round_trips(tiny_model_path):
     small = [(np.random.default_rng(6).random((10, 12)) < 0.2).astype(np.uint8) for _ in range(3)]
     blank = np.zeros((100, 100), np.uint8)
     images = [small[0], pages[0], blank, small[1], small[2], pages[1]]
-    data = codec.compress(images, model, coding="symbols", max_batch=32)
+    with every_repeat_in_the_dictionary():
+        data = codec.compress(images, model, coding="symbols", max_batch=32)
     for original, (_, decoded) in zip(images, codec.decompress(data, model)):
         np.testing.assert_array_equal(decoded, original)
 
@@ -189,14 +207,17 @@ def test_random_pages_of_repeated_random_glyphs_round_trip(tiny_model_path, seed
     page, _ = glyph_page(seed, height=72, width=96, classes=classes)
     rng = np.random.default_rng(seed)
     page ^= (rng.random(page.shape) < 0.01).astype(np.uint8)   # noise: near, not exact, repeats too
-    data = codec.compress([page], model, coding="symbols", max_batch=16)
+    with every_repeat_in_the_dictionary():
+        assert len(choose_symbols(page, model.network.prob_table).shapes) > 0
+        data = codec.compress([page], model, coding="symbols", max_batch=16)
     np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
 
 
 def test_damaged_coder_4_payload_never_gives_a_wrong_page(tiny_model_path):
     model = codec.coding_model(str(tiny_model_path))
     page, _ = glyph_page(7, height=80, width=100)
-    data = codec.compress([page], model, coding="symbols", max_batch=16)
+    with every_repeat_in_the_dictionary():
+        data = codec.compress([page], model, coding="symbols", max_batch=16)
     header, words = container.unpack(data)
     rng = np.random.default_rng(8)
     variants = [words[:-1], words[1:], np.concatenate([[1], words])]

@@ -16,8 +16,9 @@ from darncodec.coding.groups import Coder, pop_group, push_group
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.network.integer_model import IntegerDARN
 from darncodec.coding.symbols import sheet
-from darncodec.coding.symbols.components import Symbols, page_components, select_symbols
-from darncodec.coding.symbols.placements import Reader, Recorder, code_placements, code_sizes
+from darncodec.coding.symbols.components import MIN_AREA, Symbols, page_components, select_symbols
+from darncodec.coding.symbols.placements import (MAX_PLACEMENTS, decode_placements, decode_sizes, encode_placements,
+                                                 encode_sizes)
 from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
 
 
@@ -28,9 +29,8 @@ def choose_symbols(page: np.ndarray, prob_table: np.ndarray) -> Symbols:
     found = page_components(page)
     symbols = select_symbols(found)
     if len(symbols.placements):
-        recorded = Recorder()
-        code_placements(recorded, symbols.sizes, symbols.placements, prob_table)
-        symbols = select_symbols(found, recorded.cost() / len(symbols.placements))
+        cost = encode_placements(symbols.sizes, symbols.placements, prob_table).cost()
+        symbols = select_symbols(found, cost / len(symbols.placements))
     return symbols
 
 
@@ -60,8 +60,7 @@ class SheetCoder:
         sizes = symbols.sizes
         cost = 0.0
         if len(sizes):
-            recorded = Recorder()
-            code_placements(recorded, sizes, symbols.placements, self.prob_table)
+            recorded = encode_placements(sizes, symbols.placements, self.prob_table)
             recorded.push(coder)
             cost += recorded.cost()
             shape, masks, batches = self._geometry(sizes)
@@ -71,13 +70,13 @@ class SheetCoder:
                                                       page=False, first_in_archive=False, choose_darn=True)
             push_flags(coder, flags + latents)
             cost += float(costs.sum()) + 2 * len(batches)
-        recorded = Recorder()
-        code_sizes(recorded, sizes)
+        recorded = encode_sizes(sizes)
         recorded.push(coder)
         return coder, cost + recorded.cost()
 
-    def pop(self, coder: Coder) -> tuple[Symbols, Coder]:
-        sizes = code_sizes(Reader(coder), None)
+    def pop(self, coder: Coder, page: tuple[int, int]) -> tuple[Symbols, Coder]:
+        """The symbols of a page of shape ``page`` (which bounds how many placements it can hold)."""
+        sizes, coder = decode_sizes(coder)
         if not len(sizes):
             return Symbols([], np.zeros((0, 3), np.int64)), coder
         shape, masks, batches = self._geometry(sizes)
@@ -85,5 +84,5 @@ class SheetCoder:
         tiles, coder = pop_group(coder, self.codec, self._contexts(shape), masks, batches, flags[:len(batches)],
                                  flags[len(batches):])
         shapes = sheet.cut(from_tiles(tiles, *shape, *self.tile), sizes, *self.tile)
-        placements = code_placements(Reader(coder), sizes, None, self.prob_table)
+        placements, coder = decode_placements(coder, sizes, self.prob_table, min(page[0] * page[1] // (2 * MIN_AREA), MAX_PLACEMENTS))
         return Symbols(shapes, placements), coder
