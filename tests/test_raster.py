@@ -17,6 +17,7 @@ from darncodec.coding.ans.streams import push
 from darncodec.coding.network.fixed_point import PROB_BITS
 from darncodec.coding.tiling import to_tiles
 from darncodec.imageio import read_bilevel
+from darncodec.zoo import find_by_hash
 
 SAMPLES = Path(__file__).resolve().parents[1] / "corpora" / "samples"
 GOLDEN = Path(__file__).resolve().parent / "data"
@@ -96,15 +97,20 @@ def test_contexts_across_tile_borders_pay(tiny_model_path) -> None:
         np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
 
 
-@pytest.mark.parametrize("coding", ["adaptive-tiles", "adaptive"])
-def test_golden_adaptive_archives_decode(coding) -> None:
+@pytest.mark.parametrize("coding, sample", [("adaptive-tiles", "text"), ("adaptive", "text"), ("symbols", "letter")])
+def test_golden_adaptive_archives_decode(coding, sample) -> None:
     """Archives of each adaptive coder, made with the embedded documents model, decode forever, and
-    the encoder still writes them byte for byte (a change of either coding shows up here)."""
-    data = (GOLDEN / f"text-docs-{coding}.darn").read_bytes()
-    assert codec.read_header(data).coding == coding
-    (_, expected), = read_bilevel(SAMPLES / "text.png")
+    the encoder still writes them byte for byte (a change of either coding shows up here). The
+    symbols archive (coder 4) codes a page with a dictionary, made with the documents model as its
+    dictionary model too."""
+    data = (GOLDEN / f"{sample}-docs-{coding}.darn").read_bytes()
+    header = codec.read_header(data)
+    assert header.coding == coding
+    (_, expected), = read_bilevel(SAMPLES / f"{sample}.png")
     np.testing.assert_array_equal(codec.decompress(data)[0][1], expected)
-    assert codec.compress([expected], names=[codec.read_header(data).images[0].name], coding=coding) == data
+    glyphs = header.model_hash if coding == "symbols" else None
+    assert codec.compress([expected], names=[header.images[0].name], coding=coding,
+                          glyph_model=glyphs and codec.coding_model(find_by_hash(glyphs))) == data
 
 
 def force_darn(patch: pytest.MonkeyPatch, with_darn: bool) -> None:

@@ -62,17 +62,22 @@ class SheetCoder:
         if len(sizes):
             recorded = encode_placements(sizes, symbols.placements, self.prob_table)
             recorded.push(coder)
-            cost += recorded.cost()
-            shape, masks, batches = self._geometry(sizes)
-            image, _ = sheet.draw(symbols.shapes, *self.tile)
-            tiles = to_tiles(image, *self.tile)[0]
-            coder, costs, flags, latents = push_group(coder, self.codec, self._contexts(shape), tiles, masks, batches,
-                                                      page=False, first_in_archive=False, choose_darn=True)
-            push_flags(coder, flags + latents)
-            cost += float(costs.sum()) + 2 * len(batches)
+            coder, sheet_cost = self.push_sheet(coder, symbols.shapes)
+            cost += recorded.cost() + sheet_cost
         recorded = encode_sizes(sizes)
         recorded.push(coder)
         return coder, cost + recorded.cost()
+
+    def push_sheet(self, coder: Coder, shapes: list[np.ndarray]) -> tuple[Coder, float]:
+        """Push the dictionary sheet of ``shapes`` (at least one) and its flags; returns (coder, bits)."""
+        sizes = np.array([shape.shape for shape in shapes], np.int64)
+        shape, masks, batches = self._geometry(sizes)
+        image, _ = sheet.draw(shapes, *self.tile)
+        tiles = to_tiles(image, *self.tile)[0]
+        coder, costs, flags, latents = push_group(coder, self.codec, self._contexts(shape), tiles, masks, batches,
+                                                  page=False, first_in_archive=False, choose_darn=True)
+        push_flags(coder, flags + latents)
+        return coder, float(costs.sum()) + 2 * len(batches)
 
     def pop(self, coder: Coder, page: tuple[int, int]) -> tuple[Symbols, Coder]:
         """The symbols of a page of shape ``page`` (which bounds how many placements it can hold)."""
