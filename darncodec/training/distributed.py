@@ -10,6 +10,7 @@ decides what the others cannot see (files that exist, checkpoints) and writes ev
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 T = TypeVar("T")
+
+# A DARN's buffers (masks, neighbour indices) never change: no need to send them at every step.
+# torch 2.13 renamed the option; older versions know only the first name.
+_CONSTANT_BUFFERS = ({"forward_sync_buffers": False}
+                     if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                     else {"broadcast_buffers": False})
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Team:
         if self.size == 1:
             return module
         devices = [self.device] if self.device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=devices, broadcast_buffers=False)
+        return DistributedDataParallel(module, device_ids=devices, **_CONSTANT_BUFFERS)
 
     def total(self, value: float) -> float:
         """The sum of ``value`` over the processes (each process gets the same sum)."""
