@@ -2,4 +2,4 @@
 
 from darncodec.cli.main import main
 
-main()
+main(prog_name="darncodec")

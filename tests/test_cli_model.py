@@ -172,6 +172,7 @@ def test_sample_writes_a_grid(trained, tmp_path) -> None:
     out = tmp_path / "grid.png"
     result = CliRunner().invoke(main, ["sample", "-m", str(model), "-n", "9", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert "sampling" in result.stderr and "sampling" not in result.stdout      # the progress bar
     from darncodec.imageio import read_bilevel
 
     (_, grid), = read_bilevel(out)
