@@ -16,7 +16,8 @@ from darncodec.model.config import DarnConfig
 from darncodec.model.darn import DARN
 from darncodec.model.io import load_tensors
 from darncodec.training.datasets import load_training_corpus
-from darncodec.training.trainer import ORDER, TRAIN_NOISE, TrainSettings, generator, make_optimizer
+from darncodec.training.distributed import Team
+from darncodec.training.trainer import ORDER, TRAIN_NOISE, TrainSettings, batch_cost, generator, make_optimizer
 
 ARCHITECTURE = ["--tile", "6x6", "--latent", "4", "--hidden", "5", "--visible", "local", "--radius", "1"]
 CONFIG = dict(latent=(4,), hidden=5, visible="local", radius=1)
@@ -90,10 +91,31 @@ def test_a_short_two_process_run_lowers_the_elbo_and_resumes(tmp_path) -> None:
     assert load_tensors(model_path)[0].latent == (4,)
 
 
+def test_the_average_of_the_shares_gradients_is_the_batch_means_gradient() -> None:
+    """What each process differentiates (batch_cost), averaged over the processes as
+    DistributedDataParallel does, is the gradient of the mean -ELBO of the whole batch, scale
+    included (one RMSprop or Adam step, as in the test above, would not show a wrong scale)."""
+    torch.manual_seed(0)
+    model = DARN(DarnConfig(6, 6, **CONFIG))
+    x = (torch.rand(40, 36, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    batch = torch.randperm(11, generator=torch.Generator().manual_seed(2)) + 3
+    cpu = torch.device("cpu")
+
+    def gradients(loss: torch.Tensor) -> list[torch.Tensor]:
+        model.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    shares = [gradients(batch_cost(model.cost, x, batch, generator(cpu, 0, 0, TRAIN_NOISE, rank),
+                                   Team(rank, 3, cpu))) for rank in range(3)]
+    whole = gradients(sum(model.cost(x[batch[Team(rank, 3, cpu).share(11)]], generator(cpu, 0, 0, TRAIN_NOISE, rank)).sum()
+                          for rank in range(3)) / 11)
+    for parts, expected in zip(zip(*shares), whole):
+        torch.testing.assert_close(sum(parts) / 3, expected)
+
+
 @pytest.mark.parametrize("count", [5, 8])
 def test_shares_cover_a_batch_once(count: int) -> None:
-    from darncodec.training.distributed import Team
-
     shares = [range(count)[Team(rank, 3, torch.device("cpu")).share(count)] for rank in range(3)]
     assert [i for share in shares for i in share] == list(range(count))
     assert max(map(len, shares)) - min(map(len, shares)) <= 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,14 @@ class _Cost(nn.Module):
         return self.model.cost(x, noise)
 
 
+def batch_cost(cost: Callable[[torch.Tensor, torch.Generator], torch.Tensor], x: torch.Tensor,
+               batch: torch.Tensor, noise: torch.Generator, team: Team) -> torch.Tensor:
+    """This process's part of the mean -ELBO of the rows ``batch`` of ``x``: the sum over its share
+    times the number of processes over the batch size, so that the gradients' average over the
+    processes (what DistributedDataParallel computes) is the gradient of the mean over the batch."""
+    return cost(x[batch[team.share(len(batch))].to(x.device)], noise).sum() * team.size / len(batch)
+
+
 @torch.no_grad()
 def mean_cost(model: DARN, data: torch.Tensor, team: Team, noise: torch.Generator,
               batch_size: int = 1000) -> float:
@@ -132,9 +141,7 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
                    leave=False, unit="batch")
         running = 0.0
         for n, start in enumerate(bar, 1):
-            batch = order[start:start + settings.batch_size]
-            # the mean over the whole batch once DistributedDataParallel averages over the processes
-            loss = cost(x_train[batch[team.share(len(batch))].to(device)], noise).sum() * team.size / len(batch)
+            loss = batch_cost(cost, x_train, order[start:start + settings.batch_size], noise, team)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
