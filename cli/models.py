@@ -121,12 +121,14 @@ def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold
 
 @main.command("sample")
 @click.option("-m", "--model", default=None, help="Embedded model name or model file.")
-@click.option("-n", "count", default=64, show_default=True, help="How many tiles to draw.")
+@click.option("-n", "count", default=64, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many tiles to draw (all at once).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Grid image to write.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("-f", "--force", is_flag=True)
 def sample_command(model, count, output, seed, force) -> None:
-    """Draw ancestral samples (paper section 2.3) and write them as one grid image."""
+    """Draw ancestral samples (paper section 2.3) and write them as one grid image; a bar on
+    stderr shows the units drawn so far."""
     import torch
 
     from darncodec.bench.runner import concat_tiles
@@ -138,7 +140,7 @@ def sample_command(model, count, output, seed, force) -> None:
     check_writable(output, force)
     file = load_model_file(model)
     net = build_float_model(file.config, file.tensors, file.source)
-    draws = net.sample(count, torch.Generator().manual_seed(seed)).numpy().astype(np.uint8)
+    draws = net.sample(count, torch.Generator().manual_seed(seed), progress=True).numpy().astype(np.uint8)
     tiles = draws.reshape(count, file.config.height, file.config.width)
     grid = concat_tiles([np.pad(t, ((0, 1), (0, 1))) for t in tiles])
     write_atomically(output, lambda tmp: write_bilevel(tmp, grid, output.rsplit(".", 1)[-1]))

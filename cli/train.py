@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
+
+if TYPE_CHECKING:
+    from darncodec.model.darn import DARN
 
 
 @main.command("train")
@@ -38,64 +44,118 @@ from darncodec.model.config import VISIBLE_KINDS, DarnConfig
 @click.option("--optimizer", type=click.Choice(["rmsprop", "adam"]), default="rmsprop", show_default=True)
 @click.option("--lr", default=3e-4, show_default=True)
 @click.option("--lr-decay", default=1.0, show_default=True, help="Per-epoch learning-rate factor.")
-@click.option("--epochs", default=100, show_default=True)
-@click.option("--batch-size", default=100, show_default=True)
-@click.option("--patience", default=10, show_default=True, help="Early stopping on the validation cost.")
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Examples per step, over all processes together under torchrun.")
+@click.option("--patience", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Early stopping on the validation cost.")
 @click.option("--max-minutes", default=float("inf"), help="Stop after this much training time.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--threads", default=None, type=int, help="torch CPU threads.")
 @device_option
-@click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius, shared, table, encoder_ar,
-                  skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes, seed,
-                  threads, device, force) -> None:
-    """Train a DARN on CORPUS by minimising its -ELBO (paper section 4)."""
+@click.option("--resume", is_flag=True,
+              help="Continue the run in the run folder (what an interrupted run prints); it must be a run of "
+                   "the same architecture, corpus and training settings.")
+@click.option("-f", "--force", is_flag=True,
+              help="Overwrite OUTPUT and start afresh, replacing what the run folder holds; with --resume, "
+                   "only overwrite OUTPUT.")
+@click.pass_context
+def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius,
+                  shared, table, encoder_ar, skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes,
+                  seed, threads, device, resume, force) -> None:
+    """Train a DARN on CORPUS by minimising its -ELBO (paper section 4), on one process or, under
+    `torchrun --nproc-per-node N`, on N processes (DistributedDataParallel; docs/models.md)."""
     import torch  # here, not at the top: the coding commands do without it
 
-    from darncodec.model.darn import DARN
-    from darncodec.model.io import build_float_model, with_context_table
+    from darncodec.coding.network.quantize import quantize_and_save
+    from darncodec.training.checkpoint import open_run, recipe
     from darncodec.training.datasets import load_training_corpus
+    from darncodec.training.distributed import join
     from darncodec.training.trainer import TrainSettings, train
-    from darncodec.zoo import load_model_file
 
     output = Path(output)
-    if output.exists() and not force:
-        raise click.UsageError(f"{output} exists; use --force to overwrite it")
-    if threads:
-        torch.set_num_threads(threads)
-    train_data, valid_data, (height, width) = load_training_corpus(corpus, parse_tile(tile), seed, threshold, max_tiles)
-    if init_model:
-        start = load_model_file(init_model)
-        if (start.config.height, start.config.width) != (height, width):
-            raise click.UsageError(f"--init {init_model} has {start.config.height}x{start.config.width} tiles, "
-                                   f"the corpus {height}x{width}")
-        model = build_float_model(replace(start.config, corpus=corpus), start.tensors)
-        if table and table != model.config.table:
-            if model.config.table:
-                raise click.UsageError(f"--init {init_model} already has a context table of {model.config.table} pixels")
-            try:
-                model = with_context_table(model, table)
-            except ValueError as err:
-                raise click.UsageError(f"bad architecture: {err}") from None
-    else:
-        try:
-            config = DarnConfig(height, width, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
-                                visible=visible, radius=radius, shared=shared, table=table,
-                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)
-        except ValueError as err:
-            raise click.UsageError(f"bad architecture: {err}") from None
-        model = DARN(config)
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
-                             lr_decay=lr_decay, patience=patience, seed=seed, device=device,
-                             max_minutes=max_minutes)
     run_dir = Path(run_dir) if run_dir else output.with_name(output.name + ".run")
-    result = train(model, train_data, valid_data, settings, run_dir)
-    from darncodec.coding.network.quantize import quantize_and_save
+    with join(device) as team:
+        def check_output() -> None:
+            if output.exists() and not force:
+                raise click.UsageError(f"{output} exists; use --force to overwrite it")
 
+        team.agree(check_output)
+        if threads:
+            torch.set_num_threads(threads)
+        train_data, valid_data, (height, width) = load_training_corpus(corpus, parse_tile(tile), seed, threshold,
+                                                                       max_tiles)
+        torch.manual_seed(seed)  # the initial weights follow from the seed
+        model, init_hash = _starting_model(init_model, corpus, (height, width), latent, hidden, visible, radius,
+                                           shared, table, encoder_ar, skip)
+        settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                                 lr_decay=lr_decay, patience=patience, seed=seed, device=str(team.device),
+                                 max_minutes=max_minutes)
+        wanted = recipe(model.config, {"threshold": threshold, "max_tiles": max_tiles, "init": init_hash},
+                        settings.recipe())
+        start = team.agree(lambda: open_run(run_dir, wanted, resume, force))
+        try:
+            result = train(model, train_data, valid_data, settings, run_dir, wanted, start, team)
+        except KeyboardInterrupt:
+            if team.leader:
+                click.echo(f"darncodec: interrupted; {_how_to_continue(ctx, run_dir)}", err=True)
+            sys.exit(130)
+    if not team.leader:
+        return
     model_hash = quantize_and_save(run_dir / "best.safetensors", output)
     summary = {"model": str(output), "hash": model_hash, "best_valid_nats": result.best_valid_nats,
                "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                "wall_minutes": round(result.wall_seconds / 60, 2), "device": result.device,
-               "train_examples": len(train_data), "valid_examples": len(valid_data)}
+               "processes": team.size, "train_examples": len(train_data), "valid_examples": len(valid_data)}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     click.echo(json.dumps(summary))
+
+
+def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, table, encoder_ar,
+                    skip) -> tuple[DARN, str | None]:
+    """The model to train (a new one, or ``init_model``'s weights) and the hash of the model it starts from."""
+    from darncodec.model.darn import DARN
+    from darncodec.model.io import build_float_model, with_context_table
+    from darncodec.zoo import load_model_file
+
+    if not init_model:
+        try:
+            config = DarnConfig(*tile, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
+                                visible=visible, radius=radius, shared=shared, table=table,
+                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)
+        except ValueError as err:
+            raise click.UsageError(f"bad architecture: {err}") from None
+        return DARN(config), None
+    start = load_model_file(init_model)
+    if (start.config.height, start.config.width) != tile:
+        raise click.UsageError(f"--init {init_model} has {start.config.height}x{start.config.width} tiles, "
+                               f"the corpus {tile[0]}x{tile[1]}")
+    model = build_float_model(replace(start.config, corpus=corpus), start.tensors)
+    if table and table != model.config.table:
+        if model.config.table:
+            raise click.UsageError(f"--init {init_model} already has a context table of {model.config.table} pixels")
+        try:
+            model = with_context_table(model, table)
+        except ValueError as err:
+            raise click.UsageError(f"bad architecture: {err}") from None
+    return model, start.hash
+
+
+def _how_to_continue(ctx: click.Context, run_dir: Path) -> str:
+    """What an interrupted run says: the command that continues it (the options given on this one's
+    command line, and --resume), or that nothing was saved yet."""
+    from darncodec.training.checkpoint import CHECKPOINT
+
+    if not (run_dir / CHECKPOINT).exists():
+        return f"no epoch had finished, {run_dir} holds nothing to resume"
+    words = ["darncodec", "train"]
+    for param in ctx.command.params:
+        value = ctx.params[param.name]
+        given = ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
+        if not isinstance(param, click.Option) or param.name == "resume" or not given:
+            continue
+        if param.is_flag:
+            words.append(param.opts[-1] if value else param.secondary_opts[-1])
+        else:
+            words += [max(param.opts, key=len), str(value)]
+    return f"{run_dir} holds the run up to its last finished epoch; to continue it: {shlex.join(words + ['--resume'])}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -83,6 +84,63 @@ def test_train_refuses_a_bad_architecture_in_one_line(trained, options) -> None:
     assert "Traceback" not in result.output and not (folder / "bad.safetensors").exists()
 
 
+def _train(folder, name, *options):
+    return CliRunner().invoke(main, ["train", "--corpus", str(folder / "corpus.npz"), "--tile", "6x6", "--latent", "4",
+                                     "--hidden", "5", "--optimizer", "adam", "--lr", "0.03", "--epochs", "3",
+                                     "-o", str(folder / name), *options])
+
+
+def test_train_with_another_architecture_and_force_starts_afresh(trained) -> None:
+    """Issue 16: the second run used to crash loading the first run's checkpoint into another DARN."""
+    folder, _, _ = trained
+    assert _train(folder, "rerun.safetensors").exit_code == 0
+    again = _train(folder, "rerun.safetensors", "--latent", "6", "--hidden", "7", "-f")
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert summary["epochs_run"] == 3 and "Traceback" not in again.output
+    from darncodec.model.io import load_tensors
+
+    assert load_tensors(folder / "rerun.safetensors")[0].latent == (6,)
+
+
+def test_an_interrupted_run_continues_with_resume_to_the_uninterrupted_result(trained, monkeypatch) -> None:
+    """Interrupted in its second epoch, the run prints the command that continues it; that command
+    (with --resume) ends with the model an uninterrupted run with the same seed ends with; another
+    architecture in the same run folder is refused in one line, with or without --resume."""
+    from darncodec.training import trainer
+
+    folder, _, _ = trained
+    whole = _train(folder, "whole.safetensors")
+    assert whole.exit_code == 0, whole.output
+    validations = []
+
+    def interrupt_in_second_epoch(*args, **kwargs):
+        validations.append(1)
+        if len(validations) == 2:
+            raise KeyboardInterrupt
+        return mean_cost(*args, **kwargs)
+
+    mean_cost = trainer.mean_cost
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer, "mean_cost", interrupt_in_second_epoch)
+        stopped = _train(folder, "parts.safetensors")
+    assert stopped.exit_code == 130 and not (folder / "parts.safetensors").exists()
+    message = stopped.output.strip().splitlines()[-1]
+    assert "interrupted" in message and message.endswith("--resume")
+    words = shlex.split(message.split("to continue it: ", 1)[1])
+    assert words[:2] == ["darncodec", "train"]
+    for options in ([], ["--resume"]):
+        other = _train(folder, "parts.safetensors", "--latent", "6", *options)
+        assert other.exit_code == 1 and other.output.count("\n") == 1, other.output
+        assert "latent was [4], now [6]" in other.output and "-f starts afresh" in other.output
+    plain = _train(folder, "parts.safetensors")
+    assert plain.exit_code == 1 and "--resume continues it" in plain.output
+    resumed = CliRunner().invoke(main, words[1:])
+    assert resumed.exit_code == 0, resumed.output
+    results = [json.loads(r.output.strip().splitlines()[-1]) for r in (whole, resumed)]
+    assert results[0]["hash"] == results[1]["hash"] and results[1]["epochs_run"] == 3
+
+
 def test_eval_reports_elbo_importance_sampling_and_exact_likelihood(trained) -> None:
     folder, model, _ = trained
     result = CliRunner().invoke(main, ["eval", "-m", str(model), f"{folder / 'corpus.npz'}:images",
@@ -114,6 +172,7 @@ def test_sample_writes_a_grid(trained, tmp_path) -> None:
     out = tmp_path / "grid.png"
     result = CliRunner().invoke(main, ["sample", "-m", str(model), "-n", "9", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert "sampling" in result.stderr and "sampling" not in result.stdout      # the progress bar
     from darncodec.imageio import read_bilevel
 
     (_, grid), = read_bilevel(out)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from darncodec.errors import ModelError
+from darncodec.errors import InputError, ModelError
 from darncodec.evaluation import exact_nll, importance_sampled_nll, negative_elbo
 from darncodec.model.config import DarnConfig
 from darncodec.model.darn import DARN
 from darncodec.model.io import build_float_model, content_hash, float_tensors, load_tensors, save_model
+from darncodec.training.checkpoint import open_run, recipe
 from darncodec.training.trainer import TrainSettings, train
 
 
@@ -123,12 +125,39 @@ def test_short_training_lowers_the_cost(tmp_path) -> None:
     assert (tmp_path / "best.safetensors").exists() and result.epochs_run == 15
 
 
-def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
+def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path) -> None:
+    """Two epochs, then a third from the checkpoint, end where three epochs in one go end."""
     data = (np.random.default_rng(1).random((200, 4)) < 0.3).astype(np.uint8)
     config = DarnConfig(1, 4, latent=(2,), hidden=0)
-    first = train(DARN(config), data, data[:50], TrainSettings(epochs=2, progress=False), tmp_path)
-    resumed = train(DARN(config), data, data[:50], TrainSettings(epochs=3, progress=False), tmp_path)
-    assert (first.epochs_run, resumed.epochs_run) == (2, 3)
+    settings = TrainSettings(epochs=3, progress=False)
+    wanted = recipe(config, {}, settings.recipe())
+    torch.manual_seed(0)
+    whole = train(DARN(config), data, data[:50], settings, tmp_path / "whole", wanted)
+    torch.manual_seed(0)
+    first = train(DARN(config), data, data[:50], replace(settings, epochs=2), tmp_path / "parts", wanted)
+    with pytest.raises(InputError, match="these settings stopped after epoch 2: --resume continues it"):
+        open_run(tmp_path / "parts", wanted, resume=False, fresh=False)
+    resumed = train(DARN(config), data, data[:50], settings, tmp_path / "parts", wanted,
+                    open_run(tmp_path / "parts", wanted, resume=True, fresh=False))
+    assert (first.epochs_run, resumed.epochs_run) == (2, 3) and resumed.best_valid_nats == whole.best_valid_nats
+    hashes = {content_hash(*load_tensors(tmp_path / run / "best.safetensors")) for run in ("parts", "whole")}
+    assert len(hashes) == 1
+
+
+def test_a_checkpoint_of_another_recipe_is_refused_in_one_line(tmp_path) -> None:
+    data = (np.random.default_rng(1).random((100, 4)) < 0.3).astype(np.uint8)
+    settings = TrainSettings(epochs=1, progress=False)
+    small, large = DarnConfig(1, 4, latent=(2,), hidden=0), DarnConfig(1, 4, latent=(3,), hidden=5)
+    train(DARN(small), data, data[:50], settings, tmp_path, recipe(small, {}, settings.recipe()))
+    for resume in (False, True):
+        with pytest.raises(InputError, match=r"hidden was 0, now 5; latent was \[2\], now \[3\]\): -f starts afresh") as refusal:
+            open_run(tmp_path, recipe(large, {}, settings.recipe()), resume=resume, fresh=False)
+        assert "\n" not in str(refusal.value)
+    assert open_run(tmp_path, recipe(large, {}, settings.recipe()), resume=False, fresh=True) is None
+    assert not (tmp_path / "checkpoint.pt").exists() and not (tmp_path / "best.safetensors").exists()
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="not a readable checkpoint"):
+        open_run(tmp_path, recipe(large, {}, settings.recipe()), resume=True, fresh=False)
 
 
 def test_saved_and_reloaded_model_gives_the_same_probabilities(tmp_path) -> None:
@@ -171,6 +200,20 @@ def test_config_rejects_impossible_architectures() -> None:
         DarnConfig(4, 4, visible="factorised", table=4)
     with pytest.raises(ValueError):
         DarnConfig(4, 4, visible="local", radius=1, table=5)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{c.table}")
+def test_one_units_logit_is_what_the_whole_layer_computes(config: DarnConfig) -> None:
+    """Ancestral sampling's per-unit logits equal the columns of the layers' full forward pass."""
+    model = random_model(config)
+    x = (torch.rand(7, config.pixels, generator=torch.Generator().manual_seed(3)) < 0.4).float()
+    layers = [(ar, torch.rand(7, ar.weight.shape[0]).round()) for ar in model.latent_ar]
+    if model.visible_ar is not None:
+        layers.append((model.visible_ar, x))
+    for ar, values in layers:
+        full = ar(values)
+        for j in range(values.shape[1]):
+            torch.testing.assert_close(ar.unit_logit(values, j), full[:, j])
 
 
 def test_ancestral_samples_have_the_tile_shape() -> None:

@@ -8,10 +8,10 @@ the -ELBO, whose Monte Carlo estimate with h ~ q is what training minimises (sec
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from darncodec.model.config import DarnConfig
 from darncodec.model.estimator import sample_binary
@@ -154,23 +154,29 @@ class DARN(nn.Module):
 
     # ----- ancestral sampling (section 2.3) ----------------------------------------------------
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw n tiles: top layer first, one unit at a time within each autoregressive layer."""
+    def sample(self, n: int, generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
+        """Draw n tiles at once: top layer first, one unit at a time within each autoregressive
+        layer, each unit's logit from the units before it alone (so a step costs little more for
+        64 tiles than for 4). ``progress`` shows a bar over the units on stderr."""
         latent = self.config.latent
-        hs: Layers = [torch.zeros(n, size) for size in latent]
-        for k in reversed(range(len(latent))):
-            context = self._context(k + 1, hs) if k + 1 < len(latent) else self.top_bias.expand(n, -1)
-            hs[k] = self._draw_autoregressive(context, lambda h, k=k: self.latent_ar[k](h), generator)
-        context = self._context(0, hs)
-        if self.visible_ar is None:
-            return torch.bernoulli(torch.sigmoid(context), generator=generator)
-        return self._draw_autoregressive(context, self.visible_ar, generator)
+        device = self.top_bias.device
+        hs: Layers = [torch.zeros(n, size, device=device) for size in latent]
+        sequential = sum(latent) + (self.config.pixels if self.visible_ar is not None else 0)
+        with tqdm(total=sequential, disable=not progress, unit="unit", desc="sampling", leave=False) as bar:
+            for k in reversed(range(len(latent))):
+                context = self._context(k + 1, hs) if k + 1 < len(latent) else self.top_bias.expand(n, -1)
+                hs[k] = self._draw_autoregressive(context, self.latent_ar[k], generator, bar)
+            context = self._context(0, hs)
+            if self.visible_ar is None:
+                return torch.bernoulli(torch.sigmoid(context), generator=generator)
+            return self._draw_autoregressive(context, self.visible_ar, generator, bar)
 
     @staticmethod
-    def _draw_autoregressive(context: torch.Tensor, ar, generator) -> torch.Tensor:
+    def _draw_autoregressive(context: torch.Tensor, ar: AutoregressiveLinear | LocalAutoregressive,
+                             generator: torch.Generator | None, bar: tqdm) -> torch.Tensor:
         values = torch.zeros_like(context)
         for j in range(context.shape[-1]):
-            logit = context[:, j] + ar(values)[:, j]
+            logit = context[:, j] + ar.unit_logit(values, j)
             values[:, j] = torch.bernoulli(torch.sigmoid(logit), generator=generator)
+            bar.update()
         return values
-

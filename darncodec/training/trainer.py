@@ -1,20 +1,24 @@
 """MDL training of a DARN (paper section 4): Monte Carlo -ELBO with h ~ q, the Appendix A estimator,
 RMSprop with momentum 0.9 (Adam optional), minibatches of 100, early stopping on a validation split,
-checkpoints that a later run resumes from, seeded runs."""
+checkpoints that a later run resumes from, seeded runs, on one process or several (torchrun)."""
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from darncodec.model.darn import DARN
 from darncodec.model.io import float_tensors, save_model
+from darncodec.training.checkpoint import save_checkpoint
+from darncodec.training.distributed import Team
 
 
 @dataclass
@@ -30,6 +34,10 @@ class TrainSettings:
     device: str = "cpu"
     max_minutes: float = math.inf  # stop (keeping the best model) after this much wall time
     progress: bool = True
+
+    def recipe(self) -> dict:
+        """The settings that change the weights a run ends with (part of a checkpoint's recipe)."""
+        return {name: getattr(self, name) for name in ("optimizer", "lr", "momentum", "lr_decay", "batch_size", "seed")}
 
 
 @dataclass
@@ -49,50 +57,91 @@ def make_optimizer(model: DARN, settings: TrainSettings) -> torch.optim.Optimize
     raise ValueError(f"unknown optimizer {settings.optimizer!r} (rmsprop or adam)")
 
 
+def generator(device: torch.device, *key: int) -> torch.Generator:
+    """A generator on ``device`` seeded by the integers ``key`` (seed, epoch, stream, rank), so that
+    every draw of a run follows from its seed alone: a resumed run draws what the uninterrupted
+    run would have drawn, and no random state needs to be saved."""
+    seed = int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+ORDER, TRAIN_NOISE, VALID_NOISE = range(3)       # the streams of random numbers of an epoch
+
+
+class _Cost(nn.Module):
+    """The -ELBO of a batch as a module call, which DistributedDataParallel hooks into."""
+
+    def __init__(self, model: DARN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
+        return self.model.cost(x, noise)
+
+
+def batch_cost(cost: Callable[[torch.Tensor, torch.Generator], torch.Tensor], x: torch.Tensor,
+               batch: torch.Tensor, noise: torch.Generator, team: Team) -> torch.Tensor:
+    """This process's part of the mean -ELBO of the rows ``batch`` of ``x``: the sum over its share
+    times the number of processes over the batch size, so that the gradients' average over the
+    processes (what DistributedDataParallel computes) is the gradient of the mean over the batch."""
+    return cost(x[batch[team.share(len(batch))].to(x.device)], noise).sum() * team.size / len(batch)
+
+
 @torch.no_grad()
-def mean_cost(model: DARN, data: torch.Tensor, batch_size: int = 1000,
-              generator: torch.Generator | None = None) -> float:
-    """Monte Carlo -ELBO (one sample of h per example), mean over ``data``, in nats."""
-    total = 0.0
-    for start in range(0, len(data), batch_size):
-        total += model.cost(data[start:start + batch_size], generator).sum().item()
-    return total / len(data)
+def mean_cost(model: DARN, data: torch.Tensor, team: Team, noise: torch.Generator,
+              batch_size: int = 1000) -> float:
+    """Monte Carlo -ELBO (one sample of h per example), mean over ``data``, in nats; each process
+    takes its share of ``data``."""
+    mine = data[team.share(len(data))]
+    total = sum(model.cost(mine[start:start + batch_size], noise).sum().item()
+                for start in range(0, len(mine), batch_size))
+    return team.total(total) / len(data)
+
+
+def _finished(state: dict, settings: TrainSettings) -> bool:
+    return (state["epoch"] >= settings.epochs or state["epoch"] - state["best_epoch"] >= settings.patience
+            or state["wall"] > settings.max_minutes * 60)
 
 
 def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings: TrainSettings,
-          run_dir: str | Path) -> TrainResult:
+          run_dir: str | Path, recipe: dict | None = None, resume_from: dict | None = None,
+          team: Team | None = None) -> TrainResult:
     """Train ``model`` in place on (N, pixels) 0/1 arrays; writes ``run_dir``/best.safetensors
-    (the best model by validation cost) and ``run_dir``/checkpoint.pt (resumed if present)."""
+    (the best model by validation cost) and, after every epoch, ``run_dir``/checkpoint.pt with
+    ``recipe`` (see checkpoint.recipe), from which a later call continues (``resume_from``, what
+    checkpoint.open_run returns) with the same result. With a ``team`` of several processes, each
+    computes the cost of its share of every batch, gradients are averaged, process 0 writes."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(settings.device)
-    torch.manual_seed(settings.seed)
+    team = team or Team(0, 1, torch.device(settings.device))
+    device = team.device
+    if team.leader:
+        run_dir.mkdir(parents=True, exist_ok=True)
     model.to(device)
     optimizer = make_optimizer(model, settings)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, settings.lr_decay)
     state = {"epoch": 0, "best": math.inf, "best_epoch": 0, "wall": 0.0}
-    checkpoint = run_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        torch.set_rng_state(saved["rng"])
-        state = saved["state"]
+    if resume_from is not None:
+        model.load_state_dict(resume_from["model"])
+        optimizer.load_state_dict(resume_from["optimizer"])
+        schedule.load_state_dict(resume_from["schedule"])
+        state = dict(resume_from["state"])
+    cost = team.wrap(_Cost(model))
 
     x_train = torch.as_tensor(train_data, dtype=torch.float32, device=device)
     x_valid = torch.as_tensor(valid_data, dtype=torch.float32, device=device)
     pixels = x_train.shape[1]
     started = time.monotonic() - state["wall"]
-    while state["epoch"] < settings.epochs:
+    while not _finished(state, settings):
         model.train()
-        order = torch.randperm(len(x_train), device=device)
+        epoch = state["epoch"]
+        order = torch.randperm(len(x_train), generator=generator(torch.device("cpu"), settings.seed, epoch, ORDER))
+        noise = generator(device, settings.seed, epoch, TRAIN_NOISE, team.rank)
         batches = range(0, len(x_train), settings.batch_size)
-        bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}", disable=not settings.progress,
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}", disable=not (settings.progress and team.leader),
                    leave=False, unit="batch")
         running = 0.0
         for n, start in enumerate(bar, 1):
-            loss = model.cost(x_train[order[start:start + settings.batch_size]]).mean()
+            loss = batch_cost(cost, x_train, order[start:start + settings.batch_size], noise, team)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -101,21 +150,19 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
                 bar.set_postfix(bpp=f"{running / math.log(2) / pixels:.4f}", nats=f"{running:.2f}")
         schedule.step()
         model.eval()
-        valid = mean_cost(model, x_valid)
+        valid = mean_cost(model, x_valid, team, generator(device, settings.seed, epoch, VALID_NOISE, team.rank))
         state["epoch"] += 1
-        state["wall"] = time.monotonic() - started
+        state["wall"] = team.agree(lambda: time.monotonic() - started)
         improved = valid < state["best"]
         if improved:
             state["best"], state["best_epoch"] = valid, state["epoch"]
+        if not team.leader:
+            continue
+        if improved:
             save_model(run_dir / "best.safetensors", model.config, float_tensors(model))
         tqdm.write(f"epoch {state['epoch']}: train {running:.3f} nats, valid {valid:.3f} nats "
                    f"({valid / math.log(2) / pixels:.4f} bpp){' *' if improved else ''} "
                    f"[{state['wall'] / 60:.1f} min]")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "rng": torch.get_rng_state(),
-                    "state": state, "settings": asdict(settings)}, checkpoint)
-        if state["epoch"] - state["best_epoch"] >= settings.patience:
-            break
-        if state["wall"] > settings.max_minutes * 60:
-            break
-    return TrainResult(state["best"], state["best_epoch"], state["epoch"], state["wall"], settings.device)
+        save_checkpoint(run_dir, recipe or {}, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                               "schedule": schedule.state_dict(), "state": state})
+    return TrainResult(state["best"], state["best_epoch"], state["epoch"], state["wall"], str(device))
