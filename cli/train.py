@@ -10,6 +10,7 @@ import click
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
+from darncodec.extras import require_torch
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
 
 
@@ -50,7 +51,7 @@ def train_command(corpus, output, run_dir, init_model, tile, threshold, max_tile
                   skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes, seed,
                   threads, device, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4)."""
-    import torch  # here, not at the top: the coding commands do without it
+    torch = require_torch("darncodec train")  # here, not at the top: the coding commands do without it
 
     from darncodec.model.darn import DARN
     from darncodec.model.io import build_float_model, with_context_table
