@@ -7,7 +7,7 @@ file are used here, so both sides compute identical probabilities (docs/coding.m
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import constriction
@@ -31,6 +31,8 @@ from darncodec.coding.tiling import (
 )
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import ModelFile, find_by_hash, load_model_file
+
+Progress = Callable[[int, int], None]   # progress(tiles done, tiles in all), after each batch
 
 MAX_BATCH = 2048
 DARN_TRIAL_TILES = 64   # coder 3 on a page: larger batches are coded without the DARN, untried (on the
@@ -78,7 +80,7 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, coding: str | None = None):
+             with_costs: bool = False, coding: str | None = None, progress: Progress | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
@@ -86,7 +88,8 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     mixing tile position by tile position (coding.mixing.tiled). By default "adaptive" where the model
     allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
-    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
+    -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing).
+    ``progress(done, total)`` is called with tile counts after each batch."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -104,7 +107,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     contexts = coder_model.adaptive_contexts(coder_id)
     groups = adaptive_groups(tiles_per_image)
     shapes = [bits.shape for bits in images]
-    flags, latents = [], []
+    flags, latents, done = [], [], 0
     for group, batches in itertools.groupby(coding_schedule(tiles_per_image, max_batch, coder_id),
                                             key=lambda batch: batch[2]):
         batches = list(batches)
@@ -125,6 +128,9 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
             else:
                 costs[start:stop] = codec.push(coder, x, mask, bits_back, stage)
             flags.append(bits_back)
+            done += stop - start
+            if progress:
+                progress(done, len(tiles))
     if contexts:
         push_flags(coder, flags + latents)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
@@ -209,8 +215,9 @@ def _model_for(header: container.Header, model, device: str) -> CodingModel:
 
 
 def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
-               device: str = "cpu") -> list[tuple[str, np.ndarray]]:
-    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
+               device: str = "cpu", progress: Progress | None = None) -> list[tuple[str, np.ndarray]]:
+    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image.
+    ``progress(done, total)`` is called with tile counts after each batch."""
     header, words = container.unpack(data)
     chosen = _model_for(header, model, device)
     tile_h, tile_w = header.tile
@@ -235,12 +242,16 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
         else:
             flags = pop_flags(coder, batches) if contexts else [start > 0 for start, _, _ in schedule]
             latents = [True] * batches
+        done = 0
         for (start, stop, group), bits_back, latent in reversed(list(zip(schedule, flags, latents))):
             stage = None
             if contexts:
                 _enter_group(contexts, group, groups, shapes, group_start[group])
                 stage = contexts.batch(start, masks[start:stop])
             tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage, latent)
+            done += stop - start
+            if progress:
+                progress(done, len(tiles))
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
