@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import sys
 
 import numpy as np
 import pytest
@@ -162,3 +163,10 @@ def test_paq8px_and_jbig2_run_when_their_programs_are_on_path(tmp_path, monkeypa
     assert all(r.bytes == 2 * len(to_pbm(bits)) for r in result.codecs)
     assert [(r.codec, r.image) for r in result.per_image] == [("paq8px", "a"), ("paq8px", "b"), ("jbig2", "a"),
                                                               ("jbig2", "b")]
+
+
+def test_plot_without_matplotlib_says_what_to_install(bench_json, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib now raises ImportError
+    done = invoke(["bench", "--from-json", bench_json, "--plot", tmp_path / "p.png"])
+    assert done.exit_code == 1 and not (tmp_path / "p.png").exists()
+    assert done.stderr == "darncodec: error: --plot needs matplotlib: pip install 'darncodec[plot]'\n"
