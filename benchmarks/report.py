@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from darncodec.bench.runner import read_json
+from darncodec.bench.summary import markdown_table, reference_row
+
 RESULTS = Path("docs/results")
 MNIST_BENCH = ("darncodec bench ../shared/data/binarized_mnist/binarized_mnist.npz:test --model mnist --concat "
                "--json docs/results/bench_mnist.json --plot docs/results/bench_mnist.png")
@@ -23,20 +26,17 @@ def load(name: str):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def bench_table(result: dict) -> list[str]:
-    lines = ["| codec | bytes | payload bytes | bits/pixel | vs PNG | encode s | decode s |", "|---|---|---|---|---|---|---|"]
-    for row in sorted(result["codecs"], key=lambda r: r["bytes"]):
-        lines.append(f"| {row['codec']} | {row['bytes']:,} | {row['payload_bytes']:,} | {row['bits_per_pixel']:.4f} | "
-                     f"{row['relative_to_png']:.3f} | {row['encode_s']:.2f} | {row['decode_s']:.2f} |")
-    if result.get("unavailable"):
-        lines.append("")
-        lines.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in result["unavailable"].items()) + ".")
-    return lines
-
-
-def bench_section(heading: str, result: dict, command: str, how: str) -> list[str]:
-    """A heading, the codec table of a bench run, and the command that made it."""
-    return [heading, "", *bench_table(result), "", f"Command: `{command}`{how}", ""]
+def bench_section(heading: str, name: str, command: str, how: str) -> list[str]:
+    """A heading, the codec table of a saved bench run (`darncodec bench --markdown`'s), its command, its plot."""
+    result = read_json(RESULTS / name)
+    plot = f"{name.removesuffix('.json')}.png"
+    return [heading, "", markdown_table(result, reference_row(result)), "", f"Command: `{command}`{how} "
+            f"Sizes are compared with the classic codec with the fewest bytes; MP/s: megapixels of input per "
+            f"second, wall time as measured when the JSON was made (on the 2-core machine, shared with other jobs: "
+            f"indicative, not precise). The table is `darncodec bench --from-json docs/results/{name} --markdown`; the plot "
+            f"(bits per pixel against speed, Pareto front in red; bytes relative to the same codec) is "
+            f"`darncodec bench --from-json docs/results/{name} --plot docs/results/{plot}`.", "",
+            f"![{heading.lstrip('# ')}](results/{plot})", ""]
 
 
 def per_page_table(result: dict) -> list[str]:
@@ -154,9 +154,8 @@ def main() -> None:
     bench = load("bench_mnist.json")
     if bench:
         out += bench_section("### Against the classic codecs (the same 10,000 digits tiled into one 2800×2800 image)",
-                             bench, MNIST_BENCH, ". darncodec codes the digits as one 10,000-image archive; the "
-                             "baselines code the tiled image.")
-        out += ["![MNIST bench](results/bench_mnist.png)", ""]
+                             "bench_mnist.json", MNIST_BENCH, ". darncodec codes the digits as one 10,000-image "
+                             "archive; the baselines code the tiled image.")
     for name, label, option in (("page_speed.json", "CCITT 1", ""),
                                 ("page_speed_ccitt7.json", "CCITT 7, the densest page",
                                  " --page ../shared/data/bilevel_docs/ccitt/ccitt7.pbm")):
@@ -171,8 +170,9 @@ def main() -> None:
                     f"--json docs/results/{name}`.", ""]
     ccitt = load("bench_ccitt.json")
     if ccitt:
-        out += bench_section("## CCITT fax pages 1–8 (issues 4 and 5)", ccitt, CCITT_BENCH,
-                             " (darncodec with the default model, `docs`, adaptive coding; the eight pages are one archive).")
+        out += bench_section("## CCITT fax pages 1–8 (issues 4 and 5)", "bench_ccitt.json", CCITT_BENCH,
+                             " (darncodec with the default model, `docs`, adaptive coding; the eight pages are one "
+                             "archive).")
         wrong = load("bench_ccitt_mnist_model.json")
         if wrong:
             row = wrong["codecs"][0]
@@ -182,7 +182,7 @@ def main() -> None:
                     f"{row['bits_per_pixel']:.3f} bits/pixel, more than raw: a model only codes well what it was "
                     "trained on.", ""]
         out += per_page_table(ccitt)
-        out += ["", "![CCITT bench](results/bench_ccitt.png)", ""]
+        out += [""]
     gain = load("adaptive_gain.json")
     if gain:
         out += ["### Static and adaptive coding on non-test images (issue 5)", "",
@@ -261,7 +261,8 @@ def write_readme_summary(mnist: dict | None, ccitt: dict | None) -> None:
         lines.append(f"| {row['codec']} | {digits['bits_per_pixel']:.4f} | {row['bytes']:,} |" if digits else
                      f"| {row['codec']} | — | {row['bytes']:,} |")
     lines += ["", f"Made by `{MNIST_BENCH}` and `{CCITT_BENCH}` (default model `docs`) on the project's 2-core "
-              "CPU machine; plots: "
+              "CPU machine; plots (size against speed, and bytes per image relative to the best classic codec; redrawn "
+              "from the JSON by `darncodec bench --from-json FILE.json --plot FILE.png`): "
               "[MNIST](docs/results/bench_mnist.png), [CCITT](docs/results/bench_ccitt.png); "
               "per page and per digit, with times: [docs/results.md](docs/results.md).", "", README_END]
     readme = Path("README.md")

@@ -13,19 +13,25 @@ import click
 import numpy as np
 
 from darncodec.cli.main import main
-from darncodec.cli.options import device_option
+from darncodec.cli.options import device_option, human_bytes, progress_bar, quiet_warnings, verbosity_options
 from darncodec.errors import FormatError, InputError
 from darncodec.fileio import check_writable, write_atomically, write_bytes
 
 SUFFIX = ".darn"
 
 
-def _read_input(path: str, threshold: float | None) -> list[tuple[str, np.ndarray]]:
+def _read_input(path: str, threshold: float | None) -> tuple[list[tuple[str, np.ndarray]], int]:
+    """The images of one input and its size in bytes (for -v): the file, the .npz of 'file.npz:KEY',
+    a folder's image files, or the bytes read from stdin."""
     from darncodec.imageio import load_inputs, read_bilevel_bytes
 
     if path == "-":
-        return read_bilevel_bytes(sys.stdin.buffer.read(), "<stdin>", threshold)
-    return load_inputs([path], threshold)
+        data = sys.stdin.buffer.read()
+        return read_bilevel_bytes(data, "<stdin>", threshold), len(data)
+    images = load_inputs([path], threshold)
+    if Path(path).is_dir():  # the first frame of each image file is named by the file's path
+        return images, sum(Path(name).stat().st_size for name, _ in images if Path(name).is_file())
+    return images, Path(path if Path(path).exists() else path.rsplit(":", 1)[0]).stat().st_size
 
 
 def _archive_name(name: str) -> str:
@@ -66,8 +72,9 @@ glyph_model_option = click.option("--glyph-model", default=None,
                    "tiles, else static.")
 @glyph_model_option
 @device_option
+@verbosity_options
 def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, glyph_model,
-                     device) -> None:
+                     device, verbose, quiet) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
@@ -75,6 +82,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     """
     from darncodec.codec import coding_model, compress
 
+    quiet_warnings(quiet)
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     if output or to_stdout or inputs == ("-",):
@@ -95,22 +103,35 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
         if target is not None:
             check_writable(target, force)
     chosen = coding_model(model, device)
-    jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
-            for target, group in zip(targets, groups)]
+    jobs = []
+    for target, group in zip(targets, groups):
+        read = [_read_input(path, threshold) for path in group]
+        jobs.append((target, group, [image for images, _ in read for image in images], sum(size for _, size in read)))
     reports = []
-    for target, images in jobs:
-        data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                        coding=coding or (None if adaptive is None else "adaptive" if adaptive else "static"),
-                        glyph_model=glyph_model)
+    for target, group, images, in_bytes in jobs:
+        with progress_bar(f"compress {target or '-'}", quiet) as progress:
+            data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
+                            coding=coding or (None if adaptive is None else "adaptive" if adaptive else "static"),
+                            glyph_model=glyph_model, progress=progress)
         if target:
             write_bytes(target, data, force)
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
+        if verbose:
+            first = "<stdin>" if group[0] == "-" else group[0]
+            name = first if len(group) == 1 else f"{first} and {len(group) - 1} more"
+            _say(name, in_bytes, len(data), target or "<stdout>")
         if as_json:
             reports.append(_report(target or "-", images, data, chosen))
     if as_json:  # on stderr when the archive itself goes to stdout
         click.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2), err=None in targets)
+
+
+def _say(name: str, in_bytes: int, out_bytes: int, output: str) -> None:
+    """-v's line, as zstd prints it: 'page.png : 12.34% (45.20 KiB => 5.58 KiB, page.darn)'."""
+    ratio = f"{100 * out_bytes / in_bytes:.2f}%" if in_bytes else "-"
+    click.echo(f"{name} : {ratio} ({human_bytes(in_bytes)} => {human_bytes(out_bytes)}, {output})", err=True)
 
 
 def _report(target: str, images, data: bytes, chosen) -> dict:
@@ -163,7 +184,8 @@ def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
 @glyph_model_option
 @device_option
-def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device) -> None:
+@verbosity_options
+def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device, verbose, quiet) -> None:
     """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
 
     An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
@@ -171,12 +193,15 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
     from darncodec.codec import decompress
     from darncodec.imageio import write_bilevel
 
+    quiet_warnings(quiet)
     if output and len(inputs) > 1:
         raise InputError("-o takes one input archive")
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     for path in inputs:
-        images = _named(path, lambda: decompress(_read_archive(path), model, device, glyph_model))
+        data = _read_archive(path)
+        with progress_bar(f"decompress {path}", quiet) as progress:
+            images = _named(path, lambda: decompress(data, model, device, glyph_model, progress))
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
@@ -184,6 +209,8 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
             write_bilevel(image, images[0][1], fmt or "png")
             sys.stdout.buffer.write(image.getvalue())
             sys.stdout.buffer.flush()
+            if verbose:
+                _say("<stdin>" if path == "-" else path, len(data), len(image.getvalue()), "<stdout>")
             continue
         into_folder = len(images) != 1 or bool(output and Path(output).is_dir())
         suffix = _output_suffix(fmt, output, into_folder)
@@ -203,6 +230,9 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
             for target in targets:
                 check_writable(target, force)
         _write_images(targets, [bits for _, bits in images], suffix, folder)
+        if verbose:
+            _say("<stdin>" if path == "-" else path, len(data), sum(target.stat().st_size for target in targets),
+                 str(targets[0]) if folder is None else str(folder))
 
 
 def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 import click
@@ -14,7 +16,11 @@ class DarnGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()   # inside the try: a reader that went away is found here, not at exit
+            return result
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except DarnError as err:
             click.echo(f"darncodec: error: {err}", err=True)
             sys.exit(1)
@@ -25,6 +31,15 @@ class DarnGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("darncodec: interrupted", err=True)
             sys.exit(130)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`darncodec info x.darn | head -1`): stop without a message,
+    as Python's documentation on SIGPIPE advises, with devnull on stdout so that the flush at exit
+    does not raise again; status 141 (128 + SIGPIPE), as a program killed by the signal reports."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)
 
 
 @click.group(cls=DarnGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@ import numpy as np
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option
+from darncodec.extras import require_torch
 
 
 @main.command("models")
@@ -67,7 +68,7 @@ def _flat_examples(model_file, inputs, threshold):
 @device_option
 def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold, seed, as_json, device) -> None:
     """-ELBO, importance-sampled and exact -log p(x) of INPUTS (images, folders, .npz), in nats and bits/pixel."""
-    import torch
+    torch = require_torch("darncodec eval")
 
     from darncodec.coding.network.elbo import negative_elbo_bits
     from darncodec.coding.network.integer_model import IntegerDARN
@@ -129,7 +130,7 @@ def eval_command(model, inputs, samples, repeats, elbo_samples, exact, threshold
 def sample_command(model, count, output, seed, force) -> None:
     """Draw ancestral samples (paper section 2.3) and write them as one grid image; a bar on
     stderr shows the units drawn so far."""
-    import torch
+    torch = require_torch("darncodec sample")
 
     from darncodec.bench.runner import concat_tiles
     from darncodec.fileio import check_writable, write_atomically

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+
 import click
+from tqdm import tqdm
+
+from darncodec import terminal
 
 device_option = click.option("--device", default="cpu", show_default=True,
                              help="Where the model runs: cpu, cuda or cuda:N.")
@@ -18,3 +25,41 @@ def parse_tile(text: str | None) -> tuple[int, int] | None:
     if height < 1 or width < 1:
         raise click.BadParameter("tile sides must be positive")
     return height, width
+
+
+def verbosity_options(command):
+    """-v/--verbose (one line per input, as zstd) and -q/--quiet (no warnings, no progress bar)."""
+    command = click.option("-q", "--quiet", is_flag=True, help="No warnings and no progress bar.")(command)
+    return click.option("-v", "--verbose", is_flag=True,
+                        help="Print one line per input on stderr: name : ratio (in => out, output).")(command)
+
+
+def quiet_warnings(quiet: bool) -> None:
+    """-q: ignore Python warnings (from darncodec and the libraries it uses) for this command."""
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A `progress(done, total)` callback drawing a tqdm bar on stderr once a run takes longer than
+    terminal.PROGRESS_DELAY_S, and never when stderr is not a terminal or with -q."""
+    with tqdm(desc=description, unit="tile", delay=terminal.PROGRESS_DELAY_S, leave=False,
+              disable=quiet or not terminal.stderr_is_terminal()) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+def human_bytes(count: int) -> str:
+    """Sizes as zstd prints them: '745 B', '7.50 KiB', '2.31 MiB'."""
+    if count < 1024:
+        return f"{count} B"
+    size = count / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} GiB"

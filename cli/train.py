@@ -13,6 +13,7 @@ import click
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option, parse_tile
+from darncodec.extras import require_torch
 from darncodec.model.config import VISIBLE_KINDS, DarnConfig
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                   seed, threads, device, resume, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4), on one process or, under
     `torchrun --nproc-per-node N`, on N processes (DistributedDataParallel; docs/models.md)."""
-    import torch  # here, not at the top: the coding commands do without it
+    torch = require_torch("darncodec train")  # here, not at the top: the coding commands do without it
 
     from darncodec.coding.network.quantize import quantize_and_save
     from darncodec.training.checkpoint import open_run, recipe

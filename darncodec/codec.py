@@ -7,7 +7,7 @@ file are used here, so both sides compute identical probabilities (docs/coding.m
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import constriction
@@ -34,6 +34,8 @@ from darncodec.coding.symbols.components import Symbols
 from darncodec.coding.symbols.dictionary import SheetCoder, choose_symbols
 from darncodec.errors import FormatError, InputError, ModelError
 from darncodec.zoo import DEFAULT_GLYPH_MODEL, ModelFile, entries, find_by_hash, load_model_file
+
+Progress = Callable[[int, int], None]   # progress(tiles done, tiles in all), as the coding goes
 
 MAX_BATCH = 2048
 
@@ -82,7 +84,7 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
              with_costs: bool = False, coding: str | None = None,
-             glyph_model: str | ModelFile | CodingModel | None = None):
+             glyph_model: str | ModelFile | CodingModel | None = None, progress: Progress | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
@@ -93,7 +95,9 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     visible layer) and some image has at least GROUP_TILES tiles, else "static".
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing), plus a
-    page's dictionary and placements. ``glyph_model`` codes the dictionaries (dictionary_model)."""
+    page's dictionary and placements. ``glyph_model`` codes the dictionaries (dictionary_model).
+    ``progress(done, total)`` is called with tile counts as the coding goes (after each static batch,
+    after each group of adaptive coding)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
@@ -111,10 +115,12 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         costs = np.zeros(len(tiles))
         for start, stop in batch_schedule(len(tiles), max_batch):
             costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], start > 0)
+            if progress:
+                progress(stop, len(tiles))
     else:
         glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
         coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
-                                      max_batch, glyphs)
+                                      max_batch, glyphs, progress)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id,
@@ -137,7 +143,7 @@ def _group_batches(schedule: list[tuple[int, int, int]]) -> list[tuple[int, int,
 
 def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: int, images: list[np.ndarray],
                    tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int], max_batch: int,
-                   glyphs: CodingModel | None):
+                   glyphs: CodingModel | None, progress: Progress | None):
     """Coders 2-4: every group of images through its count state (coding.groups), with the flags
     (coders 2 and 3: all at the end; coder 4: each group's after it, then a page's symbols)."""
     contexts = model.adaptive_contexts(coder_id)
@@ -157,6 +163,8 @@ def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: in
         coder, costs[first:stop], flags, latents = push_group(
             coder, codec, contexts, tiles[first:stop], masks[first:stop], batches, page, first == 0,
             choose_darn=coder_id != CODER_TILED)
+        if progress:
+            progress(stop, len(tiles))
         if coder_id != CODER_SYMBOLS:
             all_flags += flags
             all_latents += latents
@@ -240,9 +248,10 @@ def _dictionary_model_for(header: container.Header, page: CodingModel, glyph_mod
 
 
 def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
-               device: str = "cpu", glyph_model: str | ModelFile | CodingModel | None = None
-               ) -> list[tuple[str, np.ndarray]]:
-    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
+               device: str = "cpu", glyph_model: str | ModelFile | CodingModel | None = None,
+               progress: Progress | None = None) -> list[tuple[str, np.ndarray]]:
+    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image.
+    ``progress(done, total)`` is called with tile counts as the decoding goes."""
     header, words = container.unpack(data)
     chosen = _model_for(header, model, device)
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
@@ -260,8 +269,11 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
         if header.coder == CODER_STATIC:
             for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
                 tiles[start:stop], coder = codec.pop(coder, masks[start:stop], start > 0)
+                if progress:
+                    progress(len(tiles) - start, len(tiles))
         else:
-            coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image, glyphs)
+            coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image, glyphs,
+                                  progress)
     except (ValueError, RuntimeError) as err:  # constriction refuses the payload
         raise FormatError(f"damaged .darn payload ({err})") from None
     if not coder.is_empty():  # decoding undoes every push, back to the empty coder it started from
@@ -276,7 +288,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
 
 def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: container.Header,
                   shapes: list[tuple[int, int]], tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int],
-                  glyphs: CodingModel | None):
+                  glyphs: CodingModel | None, progress: Progress | None):
     """Undo _push_adaptive: groups last to first, each after its flags (and a page's symbols)."""
     contexts = model.adaptive_contexts(header.coder)
     groups = adaptive_groups(tiles_per_image)
@@ -309,6 +321,8 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
             contexts.page.draw_prediction(symbols.shapes, symbols.placements)
         tiles[first:stop], coder = pop_group(coder, codec, contexts, masks[first:stop], group_batches, group_flags,
                                              group_latents)
+        if progress:
+            progress(len(tiles) - first, len(tiles))
     return coder
 
 

@@ -13,17 +13,28 @@ from darncodec.errors import InputError
 def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     """Call write(tmp_path) on a temporary file beside ``path``, then rename it into place;
     on any failure the temporary file is removed and ``path`` is untouched. The file gets the
-    permissions of a newly created one (0o666 less the umask), not mkstemp's private 0o600."""
+    permissions of a newly created one (0o666 less the umask), not mkstemp's private 0o600.
+    An OSError names ``path``, the file the user asked for, not the temporary file."""
     path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as err:
+        raise _naming(err, path) from None
     os.close(handle)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise _naming(err, path) from None
         raise
+
+
+def _naming(err: OSError, path: Path) -> OSError:
+    """The same error (class, errno, message) about ``path``."""
+    return type(err)(err.errno, err.strerror or str(err), str(path))
 
 
 def _umask() -> int:

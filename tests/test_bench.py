@@ -9,7 +9,9 @@ import pytest
 
 from darncodec.bench.baselines import (BASELINES, BaselineCodec, GzipCodec, PngCodec, ToolCodec,
                                        ToolError, read_image, to_pbm)
-from darncodec.bench.runner import concat_tiles, run_bench, write_json, write_plot
+from darncodec.bench.plots import write_plot
+from darncodec.bench.runner import concat_tiles, run_bench, write_json
+from darncodec.bench.summary import reference_row
 from darncodec.errors import InputError
 
 SHAPE = (37, 53)
@@ -169,7 +171,8 @@ def test_concat_tiles_shape_and_placement() -> None:
 def test_plot_has_a_panel_per_image(tmp_path) -> None:
     pytest.importorskip("matplotlib")
     path = tmp_path / "bench.png"
-    write_plot(run_bench(named("text", "white"), [PngCodec(), GzipCodec()]), path)
+    result = run_bench(named("text", "white"), [PngCodec(), GzipCodec()])
+    write_plot(result, path, reference_row(result))
     assert path.read_bytes().startswith(b"\x89PNG")
 
 

@@ -343,6 +343,16 @@ class JxlCodec(ToolCodec):
         return buffer.getvalue()
 
 
+class Paq8pxCodec(ToolCodec):
+    """paq8px -8 (context mixing; it recognises the PBM file as a 1-bit image and models it so),
+    decoded by paq8px -d. Archives need the same paq8px version to decode."""
+
+    name = "paq8px"
+    encoder = Step(Tool("paq8px", "paq8px is not packaged in Debian 12: build it from its source"),
+                   ".pbm", ".paq8px", lambda exe, src, dst: [exe, "-8", str(src), str(dst)])
+    decoder = Step(encoder.tool, ".paq8px", ".pbm", lambda exe, src, dst: [exe, "-d", str(src), str(dst)])
+
+
 class DarnCodec(BaselineCodec):
     """The project's own codec: a whole list of images is one archive (bits-back chaining)."""
 
@@ -394,7 +404,7 @@ class DarnCodec(BaselineCodec):
 BASELINES: dict[str, type[BaselineCodec]] = {
     codec.name: codec
     for codec in (PngCodec, G4Codec, WebpCodec, GzipCodec, Bz2Codec, XzCodec,
-                  Jbig1Codec, Jbig2Codec, DjvuCodec, JxlCodec)
+                  Jbig1Codec, Jbig2Codec, DjvuCodec, JxlCodec, Paq8pxCodec)
 }
 
 #: Every codec name `make_codecs` knows, in report order.

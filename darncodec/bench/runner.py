@@ -20,12 +20,10 @@ import numpy as np
 from tqdm import tqdm
 
 from darncodec.bench.baselines import BaselineCodec, BenchError, PngCodec
+from darncodec import terminal
 from darncodec.errors import InputError
 
 NamedImage = tuple[str, np.ndarray]
-
-#: From this many images on, a progress bar runs on stderr for each per-image codec.
-PROGRESS_FROM = 50
 
 
 @dataclass
@@ -192,14 +190,14 @@ def _check(name: str, bits: np.ndarray) -> None:
 
 
 def run_bench(images: list[NamedImage], codecs: Sequence[BaselineCodec], *,
-              concat: bool = False, progress: bool | None = None) -> BenchResult:
+              concat: bool = False, progress: bool = True) -> BenchResult:
     """Benchmark `codecs` on `images`; codecs that are not available are only listed.
 
     With `concat`, per-image codecs code one tiled image of all the images instead
     (set codecs still get the list). Without it, set codecs also code each image alone, so that
     every codec has per-image rows. Set rows count the pixels of the images as given,
-    so bits per pixel compare across codecs. `progress` None shows bars from
-    PROGRESS_FROM images on.
+    so bits per pixel compare across codecs. With `progress`, a codec that runs longer than
+    terminal.PROGRESS_DELAY_S shows a bar on stderr when stderr is a terminal.
     """
     if not images:
         raise BenchError("no images to benchmark")
@@ -217,10 +215,12 @@ def run_bench(images: list[NamedImage], codecs: Sequence[BaselineCodec], *,
         raise BenchError("none of the chosen codecs is available: "
                          + "; ".join(f"{n}: {why}" for n, why in result.unavailable.items()))
     singles = [(f"{len(images)} images tiled", concat_tiles([b for _, b in images]))] if concat else images
-    show = len(singles) >= PROGRESS_FROM if progress is None else progress
+    show = progress and terminal.stderr_is_terminal()
+
     def each_alone(codec: BaselineCodec, items: list[NamedImage]) -> list[Row]:
         return [_code_one(codec, name, bits)
-                for name, bits in tqdm(items, desc=codec.name, unit="image", disable=not show, leave=False)]
+                for name, bits in tqdm(items, desc=codec.name, unit="image", disable=not show, leave=False,
+                                       delay=terminal.PROGRESS_DELAY_S)]
 
     for codec in ready:
         if codec.codes_sets:
@@ -241,36 +241,13 @@ def write_json(result: BenchResult, path: str | Path) -> None:
     Path(path).write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
 
 
-def write_plot(result: BenchResult, path: str | Path) -> None:
-    """Bar chart of bits per pixel per codec; with several images a second panel per image."""
+def read_json(path: str | Path) -> BenchResult:
+    """A result written by `write_json` (to print or plot it again without running the codecs)."""
     try:
-        import matplotlib
-    except ImportError as err:
-        raise BenchError("--plot needs matplotlib (pip install 'darncodec[plot]')") from err
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    done = [row for row in result.codecs if row.ok]
-    first = result.per_image[0].codec if result.per_image else None
-    image_names = [row.image for row in result.per_image if row.codec == first]
-    several = len(image_names) > 1
-    figure, axes = pyplot.subplots(1 + several, 1, figsize=(9, 4 + 4 * several), squeeze=False)
-    bars = axes[0][0]
-    bars.bar([row.codec for row in done], [row.bits_per_pixel for row in done], color="tab:blue")
-    bars.set_ylabel("bits per pixel")
-    bars.set_title(f"{result.images} images, {result.pixels} pixels"
-                   + (" (baselines on one tiled image)" if result.concat else ""))
-    if several:
-        lines = axes[1][0]
-        for codec in dict.fromkeys(row.codec for row in result.per_image):
-            rates = [r.bits_per_pixel if r.ok else math.nan for r in result.per_image if r.codec == codec]
-            lines.plot(range(len(rates)), rates, marker="." if len(rates) <= 200 else None, label=codec)
-        if len(image_names) <= 20:
-            lines.set_xticks(range(len(image_names)), image_names, rotation=45, ha="right")
-        lines.set_xlabel("image")
-        lines.set_ylabel("bits per pixel")
-        lines.set_title("per image (codecs that code images one by one)")
-        lines.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    pyplot.close(figure)
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        return BenchResult(images=int(saved["images"]), pixels=int(saved["pixels"]), concat=bool(saved["concat"]),
+                           codecs=[Row(**row) for row in saved["codecs"]],
+                           per_image=[Row(**row) for row in saved["per_image"]],
+                           unavailable=dict(saved.get("unavailable", {})))
+    except (ValueError, KeyError, TypeError) as err:
+        raise BenchError(f"{path}: not a bench JSON file ({type(err).__name__}: {err})") from None

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from darncodec.extras import require_torch
+
 LOGIT_SHIFT = 18          # logits and pre-activations are integers at scale 2**18
 TANH_BITS = 6             # tanh outputs are integer levels at scale 2**6 (-64..64)
 TANH_LEVELS = 1 << TANH_BITS
@@ -63,8 +65,7 @@ class ExactMatmul:
     def __init__(self, device: str = "cpu") -> None:
         self.torch = None
         if device != "cpu":  # torch only where it is needed: importing it costs a second per command
-            import torch
-
+            torch = require_torch(f"--device {device}")
             self.torch, self.device = torch, torch.device(device)
             if self.device.type == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = False
