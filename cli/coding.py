@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
@@ -13,25 +14,49 @@ import click
 import numpy as np
 
 from darncodec.cli.main import main
-from darncodec.cli.options import device_option
+from darncodec.cli.options import device_option, limits_from, limits_options
+from darncodec.coding.limits import Limits
 from darncodec.errors import FormatError, InputError
-from darncodec.fileio import check_writable, write_atomically, write_bytes
+from darncodec.fileio import (
+    Terminated,
+    check_writable,
+    outputs_removed_on_signal,
+    record_output,
+    write_atomically,
+    write_bytes,
+)
 
 SUFFIX = ".darn"
 
 
-def _read_input(path: str, threshold: float | None) -> list[tuple[str, np.ndarray]]:
+def _read_input(path: str, threshold: float | None, limits: Limits) -> list[tuple[str, np.ndarray]]:
     from darncodec.imageio import load_inputs, read_bilevel_bytes
 
     if path == "-":
-        return read_bilevel_bytes(sys.stdin.buffer.read(), "<stdin>", threshold)
-    return load_inputs([path], threshold)
+        return read_bilevel_bytes(sys.stdin.buffer.read(), "<stdin>", threshold, limits.max_pixels)
+    return load_inputs([path], threshold, limits.max_pixels)
 
 
 def _archive_name(name: str) -> str:
     """The name stored for an image: its file name without folders (and any ':key/index' kept)."""
     path, sep, member = name.partition(":")
     return Path(path).name + sep + member
+
+
+def _cleaned_on_signal(command):
+    """SIGINT, SIGTERM or SIGHUP during ``command``: remove its temporary files and every output it
+    wrote (fileio.outputs_removed_on_signal), then exit 128 + the signal's number (SIGINT: the
+    group's "interrupted", 130)."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            with outputs_removed_on_signal():
+                return command(*args, **kwargs)
+        except Terminated as stop:
+            click.echo(f"darncodec: {stop}", err=True)
+            sys.exit(128 + stop.signum)
+
+    return run
 
 
 def _to_terminal() -> bool:
@@ -57,14 +82,18 @@ def _to_terminal() -> bool:
                    "mixing; the default when the model has a local visible layer and an input is a page "
                    "of at least 64 tiles), or code with the model alone.")
 @device_option
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device) -> None:
+@limits_options
+@_cleaned_on_signal
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device, **limit_options) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
-    (one archive on standard output) is given; inputs are kept.
+    (one archive on standard output) is given; inputs are kept. Without --adaptive/--static, an
+    archive the model would make larger than the images' raw bits stores the raw bits instead.
     """
     from darncodec.codec import coding_model, compress
 
+    limits = limits_from(limit_options)
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     if output or to_stdout or inputs == ("-",):
@@ -85,12 +114,12 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
         if target is not None:
             check_writable(target, force)
     chosen = coding_model(model, device)
-    jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
+    jobs = [(target, [image for path in group for image in _read_input(path, threshold, limits)])
             for target, group in zip(targets, groups)]
     reports = []
     for target, images in jobs:
         data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                        coding=None if adaptive is None else "adaptive" if adaptive else "static")
+                        coding=None if adaptive is None else "adaptive" if adaptive else "static", limits=limits)
         if target:
             write_bytes(target, data, force)
         else:
@@ -151,7 +180,9 @@ def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
               help="Output format (default: from -o's extension, else png).")
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
 @device_option
-def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> None:
+@limits_options
+@_cleaned_on_signal
+def decompress_command(inputs, output, to_stdout, force, fmt, model, device, **limit_options) -> None:
     """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
 
     An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
@@ -159,12 +190,13 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> 
     from darncodec.codec import decompress
     from darncodec.imageio import write_bilevel
 
+    limits = limits_from(limit_options)
     if output and len(inputs) > 1:
         raise InputError("-o takes one input archive")
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     for path in inputs:
-        images = _named(path, lambda: decompress(_read_archive(path), model, device))
+        images = _named(path, lambda: decompress(_read_archive(path), model, device, limits))
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
@@ -194,21 +226,23 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, device) -> 
 
 
 def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:
-    """Write every image atomically; on failure remove what this call wrote (and the folder it made)."""
+    """Write every image atomically; on failure remove what this call wrote (and the folder it made),
+    so that images appear in a folder only when all of them could be written."""
     from darncodec.imageio import write_bilevel
 
     made_folder = folder is not None and not folder.exists()
     if made_folder:
         folder.mkdir(parents=False)
+        record_output(folder)
     written: list[Path] = []
     try:
         for target, bits in zip(targets, images):
             write_atomically(target, lambda tmp, b=bits: write_bilevel(tmp, b, suffix))
             written.append(target)
     except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
         if made_folder:  # only files this call wrote can be in a folder it made
-            for target in written:
-                target.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
@@ -238,7 +272,8 @@ def _read_archive(path: str) -> bytes:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list when several archives are given).")
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
 @device_option
-def info_command(inputs, as_json, model, device) -> None:
+@limits_options
+def info_command(inputs, as_json, model, device, **limit_options) -> None:
     """Print the header of .darn archives and each image's bits per pixel.
 
     Per-image bits are measured by decoding the archive and retracing its coding, which needs the
@@ -246,12 +281,13 @@ def info_command(inputs, as_json, model, device) -> None:
     from darncodec.codec import image_costs, payload_bytes, read_header
     from darncodec.zoo import find_by_hash
 
+    limits = limits_from(limit_options)
     summaries = []
     for path in inputs:
         data = _read_archive(path)
-        header = _named(path, lambda: read_header(data))
-        known = model is not None or find_by_hash(header.model_hash) is not None
-        costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
+        header = _named(path, lambda: read_header(data, limits))
+        known = model is not None or not header.needs_model or find_by_hash(header.model_hash) is not None
+        costs = _named(path, lambda: image_costs(data, model, device, limits)) if known else [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
                    "coding": header.coding,

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from darncodec.coding import container
+from darncodec.coding import container, stored
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS
+from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_TILED, CODINGS
+from darncodec.coding.limits import DEFAULT_LIMITS, Limits
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 from darncodec.coding.network.integer_model import IntegerDARN
+from darncodec.coding.network.quantize import check_coding_tables
 from darncodec.coding.tiling import (
     GROUP_TILES,
     adaptive_groups,
@@ -62,8 +64,7 @@ class CodingModel:
 
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
     file = model if isinstance(model, ModelFile) else load_model_file(model)
-    if not file.has_coding_tables:
-        raise ModelError(f"{file.source}: has no coding tables (quantise it first)")
+    check_coding_tables(file.tensors, file.source)
     return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
 
 
@@ -78,21 +79,28 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, coding: str | None = None):
+             with_costs: bool = False, coding: str | None = None, limits: Limits = DEFAULT_LIMITS):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
     by page-adaptive mixing in page raster order (coding.mixing.raster); "adaptive-tiles" is the earlier
     mixing tile position by tile position (coding.mixing.tiled). By default "adaptive" where the model
     allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
+    "stored" (coder 6) writes the raw bits, no model; the default (None) falls back to it where the
+    coded payload would be larger than the raw bits. ``limits``: what one archive may hold (checked before coding).
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
-    coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     names = list(names) if names is not None else [f"image{i}" for i in range(len(images))]
     if len(names) != len(images):
         raise InputError(f"{len(names)} names for {len(images)} images")
     images = [_check_image(bits, name) for bits, name in zip(images, names)]
+    limits.check_count(len(images))
+    if coding == CODINGS[CODER_STORED]:
+        limits.check_archive([bits.shape for bits in images], stored.STORED_TILE)
+        return _stored_archive(images, names, with_costs)
+    coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     tile_h, tile_w = coder_model.tile
+    limits.check_archive([bits.shape for bits in images], (tile_h, tile_w))
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
     tiles_per_image = [len(c[0]) for c in cut]
     coder_id = _coder_id(coding, coder_model, tiles_per_image)
@@ -127,13 +135,25 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
             flags.append(bits_back)
     if contexts:
         push_flags(coder, flags + latents)
+    words = coder.get_compressed()
+    if coding is None and len(words) > stored.payload_words(shapes):  # never more than the raw bits (coder 6)
+        return _stored_archive(images, names, with_costs)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id)
-    data = container.pack(header, coder.get_compressed())
+    data = container.pack(header, words)
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
     return data
+
+
+def _stored_archive(images: list[np.ndarray], names: list[str], with_costs: bool):
+    """Coder 6: the raw bits, no model (coding.stored); each image costs its pixels in bits."""
+    header = container.Header(stored.STORED_HASH, stored.STORED_TILE, stored.STORED_BATCH,
+                              [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
+                              container.pixel_crc(images), CODER_STORED)
+    data = container.pack(header, stored.pack(images))
+    return (data, [float(bits.size) for bits in images]) if with_costs else data
 
 
 def _cheaper_of(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec, x: np.ndarray, mask: np.ndarray,
@@ -185,8 +205,8 @@ def enough_to_pop(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCode
     return held >= BITS_BACK_MARGIN * most or held >= BITS_BACK_MARGIN * codec.bits_back_expected(x)
 
 
-def read_header(data: bytes) -> container.Header:
-    return container.unpack(data)[0]
+def read_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> container.Header:
+    return container.unpack(data, limits)[0]
 
 
 def _model_for(header: container.Header, model, device: str) -> CodingModel:
@@ -209,14 +229,17 @@ def _model_for(header: container.Header, model, device: str) -> CodingModel:
 
 
 def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
-               device: str = "cpu") -> list[tuple[str, np.ndarray]]:
-    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
-    header, words = container.unpack(data)
+               device: str = "cpu", limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, np.ndarray]]:
+    """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image.
+    An archive that claims more than ``limits`` is refused (LimitError) before anything is allocated."""
+    header, words = container.unpack(data, limits)
+    if header.coder == CODER_STORED:
+        return _checked(header, stored.unpack(words, [(i.height, i.width) for i in header.images]))
     chosen = _model_for(header, model, device)
     tile_h, tile_w = header.tile
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
-    tiles = np.zeros(masks.shape, np.int64)
+    tiles = np.zeros(masks.shape, np.uint8)
     codec = BitsBackCodec(chosen.network)
     if header.adaptive and not chosen.can_adapt:
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
@@ -236,6 +259,8 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
             flags = pop_flags(coder, batches) if contexts else [start > 0 for start, _, _ in schedule]
             latents = [True] * batches
         for (start, stop, group), bits_back, latent in reversed(list(zip(schedule, flags, latents))):
+            if coder.is_empty():  # the payload has run out: every symbol left pops as 0 (docs/format.md)
+                break
             stage = None
             if contexts:
                 _enter_group(contexts, group, groups, shapes, group_start[group])
@@ -248,6 +273,11 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     bounds = np.cumsum([0] + [len(mask) for mask in masks_per_image])
     images = [from_tiles(tiles[start:stop], entry.height, entry.width, tile_h, tile_w)
               for entry, start, stop in zip(header.images, bounds[:-1], bounds[1:])]
+    return _checked(header, images)
+
+
+def _checked(header: container.Header, images: list[np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(name, image) pairs once the decoded pixels pass the header's pixel CRC."""
     if container.pixel_crc(images) != header.pixel_crc:
         raise FormatError("decoded pixels fail their checksum (damaged file or wrong model)")
     return [(entry.name, bits) for entry, bits in zip(header.images, images)]
@@ -258,11 +288,15 @@ def payload_bytes(data: bytes) -> int:
     return len(data) - container.header_size(data)
 
 
-def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu") -> list[float]:
+def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu",
+                limits: Limits = DEFAULT_LIMITS) -> list[float]:
     """Each image's share of an archive, in bits, found by decoding it and coding it again
     (coding is deterministic, so this retraces exactly what the encoder did)."""
-    header = read_header(data)
+    header = read_header(data, limits)
+    if not header.needs_model:  # stored: each image costs its pixels (decoded all the same, to find damage)
+        decompress(data, limits=limits)
+        return [float(i.height * i.width) for i in header.images]
     chosen = _model_for(header, model, device)
-    names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
+    names, images = zip(*decompress(data, chosen, device, limits)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    coding=header.coding)[1]
+                    coding=header.coding, limits=limits)[1]
