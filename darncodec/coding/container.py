@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from darncodec.coding.limits import DEFAULT_LIMITS, Limits, inflate
+from darncodec.coding.limits import DEFAULT_LIMITS, Limits, coded_pixels, inflate
 from darncodec.coding.stored import STORED_BATCH, STORED_HASH, STORED_TILE
 from darncodec.errors import FormatError
 
@@ -141,7 +141,8 @@ def _image_table(images: list[ImageEntry]) -> bytes:
 _ENTRY_BYTES = 4   # the fewest bytes an image takes in the table: S, L, height, width (one byte each)
 
 
-def _read_image_table(table: bytes, limits: Limits) -> list[ImageEntry]:
+def _read_image_table(table: bytes, limits: Limits, tile: tuple[int, int]) -> list[ImageEntry]:
+    """The images of the table, each held to ``limits`` as soon as it is read."""
     if not table:
         raise IndexError("empty image table")
     reader = _Reader(inflate(table[0], table[1:], limits.max_table_bytes))
@@ -149,13 +150,16 @@ def _read_image_table(table: bytes, limits: Limits) -> list[ImageEntry]:
     limits.check_count(count)
     if count * _ENTRY_BYTES > reader.left():
         raise IndexError("the table is too short for the images it claims")
-    images, previous = [], b""
+    images, previous, coded = [], b"", 0
     for _ in range(count):
         shared = reader.varint()
         if shared > len(previous):
             raise IndexError("name shares more bytes than the previous name has")
         name = previous[:shared] + reader.take(reader.varint())
         images.append(ImageEntry(name.decode("utf-8"), reader.varint(), reader.varint()))
+        limits.check_image(images[-1].height, images[-1].width, f"image {len(images) - 1} ({images[-1].name})")
+        coded += coded_pixels(images[-1].height, images[-1].width, tile)
+        limits.check_coded(coded, tile)
         previous = name
     if reader.offset != len(reader.data):
         raise IndexError("bytes left over in the image table")
@@ -192,7 +196,7 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Header, np.nda
     if zlib.crc32(data[: trailer_at + 16]) != header_crc:
         raise FormatError("damaged .darn header (checksum mismatch)")
     try:
-        images = _read_image_table(data[_FIXED.size:trailer_at], limits)
+        images = _read_image_table(data[_FIXED.size:trailer_at], limits, (max(th, 1), max(tw, 1)))
     except (IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
@@ -206,7 +210,6 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Header, np.nda
         raise FormatError("damaged .darn header (zero size)")
     if coder == CODER_STORED and (model_hash.hex(), (th, tw), max_batch) != (STORED_HASH, STORED_TILE, STORED_BATCH):
         raise FormatError("damaged .darn header (a stored archive names a model)")
-    limits.check_archive([(i.height, i.width) for i in images], (th, tw))
     header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder)
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 

@@ -43,16 +43,22 @@ class Limits:
             raise LimitError(f"{name}: {width}x{height} = {height * width} pixels exceed the limit of "
                              f"{self.max_pixels} (raise it with --max-pixels)")
 
+    def check_coded(self, coded: int, tile: tuple[int, int]) -> None:
+        """The archive's coded pixels so far (``coded_pixels`` summed)."""
+        if coded > self.max_archive_pixels:
+            raise LimitError(f"{coded} coded pixels (whole {tile[0]}x{tile[1]} tiles) exceed the archive limit of "
+                             f"{self.max_archive_pixels} (raise it with --max-archive-pixels)")
+
     def check_archive(self, sizes: list[tuple[int, int]], tile: tuple[int, int]) -> None:
         """Every image's pixels, and the archive's coded pixels (whole tiles of ``tile``)."""
-        tile_h, tile_w = tile
-        coded = 0
-        for height, width in sizes:
-            self.check_image(height, width)
-            coded += -(-height // tile_h) * tile_h * -(-width // tile_w) * tile_w
-        if coded > self.max_archive_pixels:
-            raise LimitError(f"{coded} coded pixels (whole {tile_h}x{tile_w} tiles) exceed the archive limit of "
-                             f"{self.max_archive_pixels} (raise it with --max-archive-pixels)")
+        for index, (height, width) in enumerate(sizes):
+            self.check_image(height, width, f"image {index}")
+        self.check_coded(sum(coded_pixels(height, width, tile) for height, width in sizes), tile)
+
+
+def coded_pixels(height: int, width: int, tile: tuple[int, int]) -> int:
+    """Pixels of an image's whole tiles, padding included."""
+    return -(-height // tile[0]) * tile[0] * -(-width // tile[1]) * tile[1]
 
 
 DEFAULT_LIMITS = Limits()

@@ -34,7 +34,7 @@ def _cut(image: np.ndarray | bool, shape: tuple[int, int], tile_h: int, tile_w: 
 def from_tiles(tiles: np.ndarray, height: int, width: int, tile_h: int, tile_w: int) -> np.ndarray:
     rows, cols = tile_grid(height, width, tile_h, tile_w)
     image = tiles.reshape(rows, cols, tile_h, tile_w).transpose(0, 2, 1, 3).reshape(rows * tile_h, cols * tile_w)
-    return image[:height, :width].astype(np.uint8)
+    return image[:height, :width].astype(np.uint8, copy=False)
 
 
 def batch_schedule(tiles: int, max_batch: int) -> list[tuple[int, int]]:
