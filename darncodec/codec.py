@@ -101,10 +101,10 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     tile_h, tile_w = coder_model.tile
     limits.check_archive([bits.shape for bits in images], (tile_h, tile_w))
-    cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
+    cut = [to_tiles(bits, tile_h, tile_w, np.uint8) for bits in images]   # 1 byte a pixel; int64 per batch
     tiles_per_image = [len(c[0]) for c in cut]
     coder_id = _coder_id(coding, coder_model, tiles_per_image)
-    tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
+    tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.uint8)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     del cut   # its tiles live on in tiles and masks: held once (9 bytes per coded pixel), not twice
     coder = constriction.stream.stack.AnsCoder()
@@ -125,7 +125,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
                 stages[start].count_pass(tiles[start:stop])
         page = len(groups[group]) == 1   # a group of one large image
         for start, stop, _ in batches:
-            x, mask, stage = tiles[start:stop], masks[start:stop], stages.get(start)
+            x, mask, stage = tiles[start:stop].astype(np.int64), masks[start:stop], stages.pop(start, None)
             try_darn = coder_id != CODER_RASTER or not page or stop - start <= DARN_TRIAL_TILES
             bits_back = start > 0 and try_darn and (not contexts or enough_to_pop(coder, codec, x))
             if coder_id == CODER_RASTER:

@@ -13,9 +13,9 @@ def tile_grid(height: int, width: int, tile_h: int, tile_w: int) -> tuple[int, i
     return -(-height // tile_h), -(-width // tile_w)
 
 
-def to_tiles(bits: np.ndarray, tile_h: int, tile_w: int) -> tuple[np.ndarray, np.ndarray]:
-    """(tiles, tile_h*tile_w) int64 pixels and the matching boolean mask of real pixels."""
-    return _cut(bits, bits.shape, tile_h, tile_w, np.int64), tile_masks(*bits.shape, tile_h, tile_w)
+def to_tiles(bits: np.ndarray, tile_h: int, tile_w: int, dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """(tiles, tile_h*tile_w) pixels (``dtype``) and the matching boolean mask of real pixels."""
+    return _cut(bits, bits.shape, tile_h, tile_w, dtype), tile_masks(*bits.shape, tile_h, tile_w)
 
 
 def tile_masks(height: int, width: int, tile_h: int, tile_w: int) -> np.ndarray:
