@@ -140,6 +140,8 @@ def cases(folder: Path) -> dict[str, list[str]]:
     noise = folder / "noise.png"
     write_bilevel(noise, np.random.default_rng(0).integers(0, 2, (256, 256), dtype=np.uint8))
     out["noise 256x256 (8,192 raw bytes): compress"] = ["compress", "-o", folder / "noise.darn", noise]
+    out["noise 256x256: compress --adaptive (coded as asked)"] = ["compress", "--adaptive", "-o",
+                                                                   folder / "noise-adaptive.darn", noise]
     return out
 
 
@@ -174,8 +176,8 @@ def main() -> None:
             result = {"case": name, "command": " ".join(["darncodec", *(Path(str(a)).name if os.sep in str(a)
                                                                          else str(a) for a in command)]),
                       **run(command)}
-            if name.startswith("noise"):
-                result["output_bytes"] = (folder / "noise.darn").stat().st_size
+            if "-o" in command and result["status"] == 0:
+                result["output_bytes"] = Path(command[command.index("-o") + 1]).stat().st_size
             results.append(result)
             print(f"{name}: exit {result['status']}, {result['peak_mb']} MB, {result['seconds']} s; "
                   f"{result['stderr'] or result.get('output_bytes', '')}", flush=True)

@@ -291,6 +291,9 @@ def iter_inputs(paths: list[str], threshold: float | None = None, max_pixels: in
     * ``file.npz``: every array in it, each of which must be a stack of 0/1 images;
     * ``file.npz:KEY``: only the array ``KEY`` (e.g. ``binarized_mnist.npz:test``).
 
+    ``max_pixels`` limits every frame's pixels, and every array's values in all (its header is read
+    before its data is inflated).
+
     Images from an array are named ``file.npz:KEY/i`` (0-based). An array must have dtype
     bool or integer, only 0/1 values, and shape (N, H, W) or (N, D) with D a perfect square
     (D = 784 gives 28x28 images); ``threshold`` does not apply to arrays.
@@ -300,10 +303,10 @@ def iter_inputs(paths: list[str], threshold: float | None = None, max_pixels: in
         if path.is_dir():
             yield from _folder_images(path, threshold, max_pixels)
         elif path.suffix.lower() == ".npz":
-            yield from _npz_images(path, raw, None)
+            yield from _npz_images(path, raw, None, max_pixels)
         elif not path.exists() and ":" in raw and raw.rsplit(":", 1)[0].lower().endswith(".npz"):
             file, key = raw.rsplit(":", 1)
-            yield from _npz_images(Path(file), file, key)
+            yield from _npz_images(Path(file), file, key, max_pixels)
         else:
             yield from read_bilevel(raw, threshold, max_pixels)
 
@@ -323,7 +326,7 @@ def _folder_images(folder: Path, threshold: float | None, max_pixels: int) -> It
         yield from read_bilevel(file, threshold, max_pixels)
 
 
-def _npz_images(path: Path, name: str, key: str | None) -> Iterator[Bilevel]:
+def _npz_images(path: Path, name: str, key: str | None, max_pixels: int) -> Iterator[Bilevel]:
     """Yield the images of one array (``key``) or of all arrays of the ``.npz`` at ``path``."""
     if not path.is_file():
         raise InputError(f"{name}: no such file")
@@ -333,12 +336,26 @@ def _npz_images(path: Path, name: str, key: str | None) -> Iterator[Bilevel]:
             if key is not None and key not in archive.files:
                 known = ", ".join(archive.files)
                 raise InputError(f"{name}: has no array {key!r} (it holds: {known})")
-            stacks = [(k, _as_image_stack(archive[k], f"{name}:{k}")) for k in keys]
+            stacks = [(k, _as_image_stack(_npz_array(archive, k, f"{name}:{k}", max_pixels), f"{name}:{k}"))
+                      for k in keys]
     except (*_DECODE_ERRORS, zipfile.BadZipFile) as err:
         raise InputError(f"{name}: damaged or unreadable .npz file ({err})") from None
     for array_key, stack in stacks:
         for index, bits in enumerate(stack):
             yield f"{name}:{array_key}/{index}", bits
+
+
+def _npz_array(archive, key: str, name: str, max_pixels: int) -> np.ndarray:
+    """Array ``key`` of an open .npz, once its header (read before the data is inflated) shows at
+    most ``max_pixels`` values in all."""
+    with archive.zip.open(f"{key}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape = read_header(member)[0]
+    if math.prod(shape) > max_pixels:
+        raise InputError(f"{name}: array of shape {shape} holds more than {max_pixels} values "
+                         "(raise it with --max-pixels)")
+    return archive[key]
 
 
 def _as_image_stack(array: np.ndarray, name: str) -> np.ndarray:

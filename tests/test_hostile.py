@@ -419,3 +419,12 @@ def test_sigterm_while_compressing_removes_the_archives_written(tmp_path):
     status = _signal_when(process, lambda: any(tmp_path.glob("*.darn")), signal.SIGTERM)
     assert status == 128 + signal.SIGTERM, process.stderr.read().decode()
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png"] * 40
+
+
+def test_npz_array_is_held_to_the_limit_before_it_is_inflated(tmp_path):
+    from darncodec.imageio import load_inputs
+
+    np.savez_compressed(tmp_path / "a.npz", big=np.zeros((100, 28, 28), np.uint8))
+    with pytest.raises(InputError, match="a.npz:big: array of shape"):
+        load_inputs([str(tmp_path / "a.npz")], max_pixels=100 * 784 - 1)
+    assert len(load_inputs([str(tmp_path / "a.npz:big")], max_pixels=100 * 784)) == 100
