@@ -176,6 +176,7 @@ def main() -> None:
             result = {"case": name, "command": " ".join(["darncodec", *(Path(str(a)).name if os.sep in str(a)
                                                                          else str(a) for a in command)]),
                       **run(command)}
+            result["stderr"] = result["stderr"].replace(f"{folder}{os.sep}", "")
             if "-o" in command and result["status"] == 0:
                 result["output_bytes"] = Path(command[command.index("-o") + 1]).stat().st_size
             results.append(result)

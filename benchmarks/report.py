@@ -273,6 +273,13 @@ def hostile_section(hostile: dict | None, memory: dict | None) -> list[str]:
         for row in memory["runs"]:
             out.append(f"| {row['dpi']} | {row['width']}×{row['height']} | {row['op']} | {row['peak_mb']:,.0f} | "
                        f"{row['bytes_per_pixel']} | {row['seconds']:.1f} | {row['archive_bytes']:,} |")
+        largest = {row["op"]: row for row in memory["runs"] if row["dpi"] == max(r["dpi"] for r in memory["runs"])}
+        out += ["", f"The issue's targets, at most 16 bytes a pixel at 600 dpi and a 20000 x 20000 page within 4 GB, "
+                f"are met by decompress ({largest['decompress']['bytes_per_pixel']} bytes a pixel) but not by compress "
+                f"({largest['compress']['bytes_per_pixel']}): coder 3's encoder counts every pixel of a page before "
+                "coding any (its count pass runs in decoding order) and keeps each pixel's seven count estimates, "
+                "bucket and pattern (17 bytes a pixel, `coding/mixing/raster.py`) until the pixel is coded; "
+                "streaming the page in bands needs that pass reorganised (issue 13, left to the coder's owner).", ""]
         out.append("")
     return out
 

@@ -65,7 +65,10 @@ class CodingModel:
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
     file = model if isinstance(model, ModelFile) else load_model_file(model)
     check_coding_tables(file.tensors, file.source)
-    return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
+    try:
+        return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
+    except ModelError as err:   # weights that cannot be coded exactly: name the file
+        raise ModelError(f"{file.source}: {err}") from None
 
 
 def _check_image(bits: np.ndarray, name: str) -> np.ndarray:

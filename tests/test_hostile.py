@@ -428,3 +428,21 @@ def test_npz_array_is_held_to_the_limit_before_it_is_inflated(tmp_path):
     with pytest.raises(InputError, match="a.npz:big: array of shape"):
         load_inputs([str(tmp_path / "a.npz")], max_pixels=100 * 784 - 1)
     assert len(load_inputs([str(tmp_path / "a.npz:big")], max_pixels=100 * 784)) == 100
+
+
+@pytest.mark.parametrize("field, value", [("radius", 10**9), ("height", 10**9), ("latent", [10**9]),
+                                          ("hidden", 10**12), ("table", 5000)])
+def test_crafted_config_is_refused_without_building_it(tmp_path, tiny_model_path, field, value):
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(tiny_model_path), framework="numpy") as handle:
+        meta = dict(handle.metadata())
+    meta["config"] = json.dumps({**json.loads(meta["config"]), field: value})
+    path = tmp_path / "config.safetensors"
+    save_file(load_file(str(tiny_model_path)), str(path), metadata=meta)
+    start = time.perf_counter()
+    with pytest.raises(ModelError):
+        codec.coding_model(str(path))
+    assert time.perf_counter() - start < 2.0

@@ -19,7 +19,6 @@ from safetensors.numpy import load_file, save_file
 from darncodec.errors import ModelError
 from darncodec.fileio import write_atomically
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import causal_offsets
 
 if TYPE_CHECKING:  # torch is imported where a float model is built, not for coding
     from darncodec.model.darn import DARN
@@ -92,7 +91,9 @@ def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
     if config.visible == "full":
         shapes["visible_ar.weight"] = (config.pixels, config.pixels)
     elif config.visible == "local":
-        shapes["visible_ar.weight"] = (1 if config.shared else config.pixels, len(causal_offsets(config.radius)))
+        # len(causal_offsets(radius)), counted rather than built (a crafted radius may be huge)
+        neighbours = config.radius * (2 * config.radius + 2)
+        shapes["visible_ar.weight"] = (1 if config.shared else config.pixels, neighbours)
         if config.table:
             shapes["visible_ar.table"] = (1 << config.table,)
     if config.encoder_autoregressive:
