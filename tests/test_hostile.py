@@ -55,12 +55,15 @@ def model(tiny_model_path):
 
 
 @pytest.mark.parametrize("side", [100_000, 46_341, 20_000])
-def test_huge_claimed_image_is_refused_at_once(model, side):
+def test_huge_claimed_image_is_refused_before_anything_is_allocated(model, side, monkeypatch):
     data = craft(one_image_table(side, side), model_hash=model.file.hash)
-    start = time.perf_counter()
+    monkeypatch.setattr(codec, "tile_masks", _must_not_run)
     with pytest.raises(LimitError, match="--max-pixels"):
         codec.decompress(data, model)
-    assert time.perf_counter() - start < 1.0
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("reached")
 
 
 def test_archive_pixels_count_whole_tiles(model):
@@ -101,14 +104,13 @@ def test_long_varint_is_damage():
         container.unpack(craft(b"\0" + b"\xff" * 5000 + b"\x01"))
 
 
-def test_empty_payload_stops_at_once(model):
+def test_empty_payload_stops_at_once(model, monkeypatch):
     """An empty payload pops only zeros: the decoder stops at the first batch boundary instead of
-    decoding zeros for every tile (4 million pixels here), then the pixel CRC refuses it."""
+    decoding zeros for every tile (62,500 tiles here), then the pixel CRC refuses it."""
     data = craft(one_image_table(2000, 2000), model_hash=model.file.hash, pixel_crc=12345)
-    start = time.perf_counter()
+    monkeypatch.setattr(codec.BitsBackCodec, "pop", _must_not_run)
     with pytest.raises(FormatError, match="checksum"):
         codec.decompress(data, model)
-    assert time.perf_counter() - start < 5.0
 
 
 def test_payload_that_runs_dry_gives_white_tiles_as_decoding_zeros_would(model):
@@ -197,12 +199,13 @@ def test_png_whose_data_ends_early_is_refused():
 
 
 @pytest.mark.parametrize("side", [46_000, 12_000])
-def test_png_bomb_is_refused_before_decoding(side):
+def test_png_bomb_is_refused_before_decoding(side, monkeypatch):
+    from PIL import ImageFile
+
     data = one_bit_png(side, side, b"")
-    start = time.perf_counter()
+    monkeypatch.setattr(ImageFile.ImageFile, "load", _must_not_run)
     with pytest.raises(InputError, match="bomb.png: .*pixels"):
         read_bilevel_bytes(data, "bomb.png", max_pixels=10**8)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_image_limit_is_the_callers(tmp_path):
@@ -442,7 +445,5 @@ def test_crafted_config_is_refused_without_building_it(tmp_path, tiny_model_path
     meta["config"] = json.dumps({**json.loads(meta["config"]), field: value})
     path = tmp_path / "config.safetensors"
     save_file(load_file(str(tiny_model_path)), str(path), metadata=meta)
-    start = time.perf_counter()
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError):   # (building neighbourhoods for such a config would not end)
         codec.coding_model(str(path))
-    assert time.perf_counter() - start < 2.0
