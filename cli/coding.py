@@ -84,7 +84,8 @@ def _to_terminal() -> bool:
 @device_option
 @limits_options
 @_cleaned_on_signal
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device, **limit_options) -> None:
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device,
+                     **limit_options) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c

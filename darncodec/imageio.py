@@ -168,12 +168,14 @@ def _frame_name(name: str, index: int) -> str:
 @contextlib.contextmanager
 def _pillow_limits(max_pixels: int) -> Iterator[None]:
     """Pillow's decompression-bomb limit at ``max_pixels`` (its warning silenced: frames are checked
-    against the limit before decoding) and truncated images refused, for the duration of the block."""
+    against the limit before decoding) and truncated images refused, for the duration of the block;
+    Pillow's warnings about damaged metadata are silenced too (damage is reported as one error)."""
     previous = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
     Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = max_pixels, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
             yield
     finally:
         Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = previous

@@ -112,7 +112,8 @@ def check_float_tensors(config: DarnConfig, tensors: dict[str, np.ndarray], sour
     for name, shape in expected.items():
         array = floats[name]
         if array.shape != shape or array.dtype != np.float32:
-            raise ModelError(f"{source}: {name} is {array.dtype}{list(array.shape)}, the config needs float32{list(shape)}")
+            raise ModelError(f"{source}: {name} is {array.dtype}{list(array.shape)}, "
+                             f"the config needs float32{list(shape)}")
         if not np.isfinite(array).all():
             raise ModelError(f"{source}: {name} holds values that are not finite")
 
