@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
@@ -13,22 +14,31 @@ import click
 import numpy as np
 
 from darncodec.cli.main import main
-from darncodec.cli.options import device_option, human_bytes, progress_bar, quiet_warnings, verbosity_options
+from darncodec.cli.options import (device_option, human_bytes, limits_from, limits_options, progress_bar, quiet_warnings,
+                                   verbosity_options)
+from darncodec.coding.limits import Limits
 from darncodec.errors import FormatError, InputError
-from darncodec.fileio import check_writable, write_atomically, write_bytes
+from darncodec.fileio import (
+    Terminated,
+    check_writable,
+    outputs_removed_on_signal,
+    record_output,
+    write_atomically,
+    write_bytes,
+)
 
 SUFFIX = ".darn"
 
 
-def _read_input(path: str, threshold: float | None) -> tuple[list[tuple[str, np.ndarray]], int]:
+def _read_input(path: str, threshold: float | None, limits: Limits) -> tuple[list[tuple[str, np.ndarray]], int]:
     """The images of one input and its size in bytes (for -v): the file, the .npz of 'file.npz:KEY',
     a folder's image files, or the bytes read from stdin."""
     from darncodec.imageio import load_inputs, read_bilevel_bytes
 
     if path == "-":
         data = sys.stdin.buffer.read()
-        return read_bilevel_bytes(data, "<stdin>", threshold), len(data)
-    images = load_inputs([path], threshold)
+        return read_bilevel_bytes(data, "<stdin>", threshold, limits.max_pixels), len(data)
+    images = load_inputs([path], threshold, limits.max_pixels)
     if Path(path).is_dir():  # the first frame of each image file is named by the file's path
         return images, sum(Path(name).stat().st_size for name, _ in images if Path(name).is_file())
     return images, Path(path if Path(path).exists() else path.rsplit(":", 1)[0]).stat().st_size
@@ -38,6 +48,22 @@ def _archive_name(name: str) -> str:
     """The name stored for an image: its file name without folders (and any ':key/index' kept)."""
     path, sep, member = name.partition(":")
     return Path(path).name + sep + member
+
+
+def _cleaned_on_signal(command):
+    """SIGINT, SIGTERM or SIGHUP during ``command``: remove its temporary files and every output it
+    wrote (fileio.outputs_removed_on_signal), then exit 128 + the signal's number (SIGINT: the
+    group's "interrupted", 130)."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            with outputs_removed_on_signal():
+                return command(*args, **kwargs)
+        except Terminated as stop:
+            click.echo(f"darncodec: {stop}", err=True)
+            sys.exit(128 + stop.signum)
+
+    return run
 
 
 def _to_terminal() -> bool:
@@ -73,16 +99,20 @@ glyph_model_option = click.option("--glyph-model", default=None,
 @glyph_model_option
 @device_option
 @verbosity_options
+@limits_options
+@_cleaned_on_signal
 def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, glyph_model,
-                     device, verbose, quiet) -> None:
+                     device, verbose, quiet, **limit_options) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
-    (one archive on standard output) is given; inputs are kept.
+    (one archive on standard output) is given; inputs are kept. Without --adaptive/--static, an
+    archive the model would make larger than the images' raw bits stores the raw bits instead.
     """
     from darncodec.codec import coding_model, compress
 
     quiet_warnings(quiet)
+    limits = limits_from(limit_options)
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
     if output or to_stdout or inputs == ("-",):
@@ -105,14 +135,14 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     chosen = coding_model(model, device)
     jobs = []
     for target, group in zip(targets, groups):
-        read = [_read_input(path, threshold) for path in group]
+        read = [_read_input(path, threshold, limits) for path in group]
         jobs.append((target, group, [image for images, _ in read for image in images], sum(size for _, size in read)))
     reports = []
     for target, group, images, in_bytes in jobs:
         with progress_bar(f"compress {target or '-'}", quiet) as progress:
             data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
                             coding=coding or (None if adaptive is None else "adaptive" if adaptive else "static"),
-                            glyph_model=glyph_model, progress=progress)
+                            glyph_model=glyph_model, progress=progress, limits=limits)
         if target:
             write_bytes(target, data, force)
         else:
@@ -185,7 +215,10 @@ def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
 @glyph_model_option
 @device_option
 @verbosity_options
-def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device, verbose, quiet) -> None:
+@limits_options
+@_cleaned_on_signal
+def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device, verbose, quiet,
+                       **limit_options) -> None:
     """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
 
     An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
@@ -194,6 +227,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
     from darncodec.imageio import write_bilevel
 
     quiet_warnings(quiet)
+    limits = limits_from(limit_options)
     if output and len(inputs) > 1:
         raise InputError("-o takes one input archive")
     if output and to_stdout:
@@ -201,7 +235,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
     for path in inputs:
         data = _read_archive(path)
         with progress_bar(f"decompress {path}", quiet) as progress:
-            images = _named(path, lambda: decompress(data, model, device, glyph_model, progress))
+            images = _named(path, lambda: decompress(data, model, device, glyph_model, progress, limits))
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
@@ -236,21 +270,23 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
 
 
 def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:
-    """Write every image atomically; on failure remove what this call wrote (and the folder it made)."""
+    """Write every image atomically; on failure remove what this call wrote (and the folder it made),
+    so that images appear in a folder only when all of them could be written."""
     from darncodec.imageio import write_bilevel
 
     made_folder = folder is not None and not folder.exists()
     if made_folder:
         folder.mkdir(parents=False)
+        record_output(folder)
     written: list[Path] = []
     try:
         for target, bits in zip(targets, images):
             write_atomically(target, lambda tmp, b=bits: write_bilevel(tmp, b, suffix))
             written.append(target)
     except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
         if made_folder:  # only files this call wrote can be in a folder it made
-            for target in written:
-                target.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
@@ -281,7 +317,8 @@ def _read_archive(path: str) -> bytes:
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
 @glyph_model_option
 @device_option
-def info_command(inputs, as_json, model, glyph_model, device) -> None:
+@limits_options
+def info_command(inputs, as_json, model, glyph_model, device, **limit_options) -> None:
     """Print the header of .darn archives and each image's bits per pixel.
 
     Per-image bits are measured by decoding the archive and retracing its coding, which needs the
@@ -289,12 +326,13 @@ def info_command(inputs, as_json, model, glyph_model, device) -> None:
     from darncodec.codec import image_costs, payload_bytes, read_header
     from darncodec.zoo import find_by_hash
 
+    limits = limits_from(limit_options)
     summaries = []
     for path in inputs:
         data = _read_archive(path)
-        header = _named(path, lambda: read_header(data))
-        known = model is not None or find_by_hash(header.model_hash) is not None
-        costs = _named(path, lambda: image_costs(data, model, device, glyph_model)) if known else \
+        header = _named(path, lambda: read_header(data, limits))
+        known = model is not None or not header.needs_model or find_by_hash(header.model_hash) is not None
+        costs = _named(path, lambda: image_costs(data, model, device, glyph_model, limits)) if known else \
             [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,

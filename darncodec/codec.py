@@ -13,14 +13,16 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from darncodec.coding import container
+from darncodec.coding import container, stored
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_SYMBOLS, CODER_TILED, CODINGS
+from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_SYMBOLS, CODER_TILED, CODINGS
 from darncodec.coding.groups import pop_group, push_group
+from darncodec.coding.limits import DEFAULT_LIMITS, Limits
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 from darncodec.coding.network.integer_model import IntegerDARN
+from darncodec.coding.network.quantize import check_coding_tables
 from darncodec.coding.tiling import (
     GROUP_TILES,
     adaptive_groups,
@@ -67,9 +69,11 @@ class CodingModel:
 
 def coding_model(model: str | ModelFile | None = None, device: str = "cpu") -> CodingModel:
     file = model if isinstance(model, ModelFile) else load_model_file(model)
-    if not file.has_coding_tables:
-        raise ModelError(f"{file.source}: has no coding tables (quantise it first)")
-    return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
+    check_coding_tables(file.tensors, file.source)
+    try:
+        return CodingModel(file, IntegerDARN(file.config, file.tensors, device))
+    except ModelError as err:   # weights that cannot be coded exactly: name the file
+        raise ModelError(f"{file.source}: {err}") from None
 
 
 def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
@@ -78,13 +82,14 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
         raise InputError(f"{name}: expected a non-empty 2-D image, got shape {bits.shape}")
     if bits.dtype != bool and not np.isin(bits, (0, 1)).all():
         raise InputError(f"{name}: pixels must be 0 or 1")
-    return bits.astype(np.uint8)
+    return bits.astype(np.uint8, copy=False)
 
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
              with_costs: bool = False, coding: str | None = None,
-             glyph_model: str | ModelFile | CodingModel | None = None, progress: Progress | None = None):
+             glyph_model: str | ModelFile | CodingModel | None = None, progress: Progress | None = None,
+             limits: Limits = DEFAULT_LIMITS):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
@@ -92,7 +97,9 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     stage on pages (coding.symbols: the page's recurring shapes coded once, placed, and the page
     coded with the predicted page as context); "adaptive-tiles" is the earlier mixing tile position
     by tile position (coding.mixing.tiled). By default "symbols" where the model allows it (a local
-    visible layer) and some image has at least GROUP_TILES tiles, else "static".
+    visible layer) and some image has at least GROUP_TILES tiles, else "static". "stored" (coder 6)
+    writes the raw bits, no model; the default (None) falls back to it where the coded payload would
+    be larger than the raw bits. ``limits``: what one archive may hold (checked before coding).
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing), plus a
     page's dictionary and placements. ``glyph_model`` codes the dictionaries (dictionary_model).
@@ -103,29 +110,39 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     if len(names) != len(images):
         raise InputError(f"{len(names)} names for {len(images)} images")
     images = [_check_image(bits, name) for bits, name in zip(images, names)]
+    limits.check_count(len(images))
+    if coding == CODINGS[CODER_STORED]:
+        limits.check_archive([bits.shape for bits in images], stored.STORED_TILE)
+        return _stored_archive(images, names, with_costs)
+    coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
     tile_h, tile_w = coder_model.tile
-    cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
+    limits.check_archive([bits.shape for bits in images], (tile_h, tile_w))
+    cut = [to_tiles(bits, tile_h, tile_w, np.uint8) for bits in images]   # 1 byte a pixel; int64 per batch
     tiles_per_image = [len(c[0]) for c in cut]
     coder_id = _coder_id(coding, coder_model, tiles_per_image)
-    tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
+    tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.uint8)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
+    del cut   # its tiles live on in tiles and masks: held once (9 bytes per coded pixel), not twice
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     if coder_id == CODER_STATIC:
         costs = np.zeros(len(tiles))
         for start, stop in batch_schedule(len(tiles), max_batch):
-            costs[start:stop] = codec.push(coder, tiles[start:stop], masks[start:stop], start > 0)
+            costs[start:stop] = codec.push(coder, tiles[start:stop].astype(np.int64), masks[start:stop], start > 0)
             if progress:
                 progress(stop, len(tiles))
     else:
         glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
         coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
                                       max_batch, glyphs, progress)
+    words = coder.get_compressed()
+    if coding is None and len(words) > stored.payload_words([bits.shape for bits in images]):
+        return _stored_archive(images, names, with_costs)   # never more than the raw bits (coder 6)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id,
                               glyphs.file.hash if coder_id == CODER_SYMBOLS else "")
-    data = container.pack(header, coder.get_compressed())
+    data = container.pack(header, words)
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
     return data
@@ -195,6 +212,15 @@ def dictionary_model(page: CodingModel, glyph_model: str | ModelFile | CodingMod
     return chosen
 
 
+def _stored_archive(images: list[np.ndarray], names: list[str], with_costs: bool):
+    """Coder 6: the raw bits, no model (coding.stored); each image costs its pixels in bits."""
+    header = container.Header(stored.STORED_HASH, stored.STORED_TILE, stored.STORED_BATCH,
+                              [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
+                              container.pixel_crc(images), CODER_STORED)
+    data = container.pack(header, stored.pack(images))
+    return (data, [float(bits.size) for bits in images]) if with_costs else data
+
+
 def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
     if coding is None:  # adaptive mixing pays on pages; on small images (digits) it costs time and gains little
         coding = "symbols" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
@@ -206,8 +232,8 @@ def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]
     return ids[coding]
 
 
-def read_header(data: bytes) -> container.Header:
-    return container.unpack(data)[0]
+def read_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> container.Header:
+    return container.unpack(data, limits)[0]
 
 
 def _model_for(header: container.Header, model, device: str) -> CodingModel:
@@ -249,16 +275,19 @@ def _dictionary_model_for(header: container.Header, page: CodingModel, glyph_mod
 
 def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
                device: str = "cpu", glyph_model: str | ModelFile | CodingModel | None = None,
-               progress: Progress | None = None) -> list[tuple[str, np.ndarray]]:
+               progress: Progress | None = None, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, np.ndarray]]:
     """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image.
+    An archive that claims more than ``limits`` is refused (LimitError) before anything is allocated.
     ``progress(done, total)`` is called with tile counts as the decoding goes."""
-    header, words = container.unpack(data)
+    header, words = container.unpack(data, limits)
+    if header.coder == CODER_STORED:
+        return _checked(header, stored.unpack(words, [(i.height, i.width) for i in header.images]))
     chosen = _model_for(header, model, device)
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
     tile_h, tile_w = header.tile
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
-    tiles = np.zeros(masks.shape, np.int64)
+    tiles = np.zeros(masks.shape, np.uint8)
     codec = BitsBackCodec(chosen.network)
     if header.adaptive and not chosen.can_adapt:
         raise FormatError("adaptive mixing in the header, but the model has no local visible layer")
@@ -268,6 +297,8 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
         coder = constriction.stream.stack.AnsCoder(words)
         if header.coder == CODER_STATIC:
             for start, stop in reversed(batch_schedule(len(tiles), header.max_batch)):
+                if coder.is_empty():  # the payload has run out: every symbol left pops as 0 (docs/format.md)
+                    break
                 tiles[start:stop], coder = codec.pop(coder, masks[start:stop], start > 0)
                 if progress:
                     progress(len(tiles) - start, len(tiles))
@@ -281,6 +312,11 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     bounds = np.cumsum([0] + [len(mask) for mask in masks_per_image])
     images = [from_tiles(tiles[start:stop], entry.height, entry.width, tile_h, tile_w)
               for entry, start, stop in zip(header.images, bounds[:-1], bounds[1:])]
+    return _checked(header, images)
+
+
+def _checked(header: container.Header, images: list[np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(name, image) pairs once the decoded pixels pass the header's pixel CRC."""
     if container.pixel_crc(images) != header.pixel_crc:
         raise FormatError("decoded pixels fail their checksum (damaged file or wrong model)")
     return [(entry.name, bits) for entry, bits in zip(header.images, images)]
@@ -302,6 +338,8 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
     sheet_coder = SheetCoder(glyphs.network, model.network.prob_table, header.max_batch) if glyphs else None
     done = batches
     for group, first, group_batches in reversed(plan):
+        if coder.is_empty():  # the payload has run out: every symbol left pops as 0 (docs/format.md)
+            break
         members = groups[group]
         page = len(members) == 1
         stop = first + sum(tiles_per_image[i] for i in members)
@@ -340,12 +378,16 @@ def payload_bytes(data: bytes) -> int:
 
 
 def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None, device: str = "cpu",
-                glyph_model: str | ModelFile | CodingModel | None = None) -> list[float]:
+                glyph_model: str | ModelFile | CodingModel | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> list[float]:
     """Each image's share of an archive, in bits, found by decoding it and coding it again
     (coding is deterministic, so this retraces exactly what the encoder did)."""
-    header = read_header(data)
+    header = read_header(data, limits)
+    if not header.needs_model:  # stored: each image costs its pixels (decoded all the same, to find damage)
+        decompress(data, limits=limits)
+        return [float(i.height * i.width) for i in header.images]
     chosen = _model_for(header, model, device)
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
-    names, images = zip(*decompress(data, chosen, device, glyphs)) if header.images else ((), ())
+    names, images = zip(*decompress(data, chosen, device, glyphs, limits=limits)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    coding=header.coding, glyph_model=glyphs)[1]
+                    coding=header.coding, glyph_model=glyphs, limits=limits)[1]

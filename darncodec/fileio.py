@@ -1,10 +1,13 @@
-"""Writing outputs safely: atomically (temp file + rename) and never over an existing file unless forced."""
+"""Writing outputs safely: atomically (temp file + rename), never over an existing file unless forced,
+and (inside ``outputs_removed_on_signal``) taken back when a signal stops the run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from darncodec.errors import InputError
@@ -25,6 +28,7 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        record_output(path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):
@@ -35,6 +39,61 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
 def _naming(err: OSError, path: Path) -> OSError:
     """The same error (class, errno, message) about ``path``."""
     return type(err)(err.errno, err.strerror or str(err), str(path))
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (SIGINT is Python's KeyboardInterrupt); ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+_created: list[Path] | None = None   # outputs written inside outputs_removed_on_signal, oldest first
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def outputs_removed_on_signal() -> Iterator[None]:
+    """Within the block SIGTERM and SIGHUP raise Terminated, and on it or on SIGINT
+    (KeyboardInterrupt) every output that write_atomically finished in the block is removed (a
+    temporary file it had not finished is removed by write_atomically itself), so a stopped run
+    leaves nothing behind; then the exception goes on. Only in the main thread (where Python runs
+    signal handlers); elsewhere the block runs unchanged."""
+    global _created
+    if _created is not None or not _in_main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in _SIGNALS}
+    _created = []
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        for path in reversed(_created):
+            with contextlib.suppress(OSError):   # a folder made, emptied by now (or left if not empty)
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+    finally:
+        _created = None
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def record_output(path: Path) -> None:
+    """Count ``path`` (a file or a folder made) among the outputs a signal takes back."""
+    if _created is not None:
+        _created.append(Path(path))
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _umask() -> int:

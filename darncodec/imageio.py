@@ -17,8 +17,11 @@ threshold ``T`` in (0, 1) is given, in which case pixels with luminance ``< T * 
 (luminance is ``0.299 R + 0.587 G + 0.114 B``). A threshold changes nothing for images that are
 already black and white. Transparent pixels and other modes (CMYK, F, ...) are always refused.
 
-Pillow's decompression-bomb limit is raised to :data:`MAX_PIXELS` only while a reader runs
-(and restored afterwards), so full 300-dpi pages and large scans open without warnings.
+Every frame's width x height is checked against ``max_pixels`` (default :data:`MAX_PIXELS`, the
+codec's limit per image) before its pixels are decoded; Pillow's decompression-bomb limit is set to
+the same value while a reader runs (and restored afterwards). Damaged or truncated image data is
+refused, never completed with made-up pixels: Pillow's ``LOAD_TRUNCATED_IMAGES`` is held False, and
+a PNG whose compressed data ends before its last row (which Pillow accepts) is refused.
 
 :func:`load_inputs` expands a command line's worth of paths: image files, folders of images
 (non-recursive) and ``.npz`` arrays.
@@ -30,6 +33,7 @@ import contextlib
 import io
 import math
 import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -37,12 +41,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
 
+from darncodec.coding.limits import DEFAULT_LIMITS
 from darncodec.errors import InputError
 
-MAX_PIXELS = 2**31
-"""Largest frame (in pixels) the readers accept without Pillow's bomb warning."""
+MAX_PIXELS = DEFAULT_LIMITS.max_pixels
+"""Largest frame (in pixels) the readers accept by default (``max_pixels`` raises it)."""
 
 WRITE_FORMATS = {"png": "PNG", "pbm": "PPM", "tif": "TIFF", "tiff": "TIFF"}
 """Output extensions (without the dot) and the Pillow format each one is written with."""
@@ -64,7 +69,7 @@ Bilevel = tuple[str, np.ndarray]
 # --------------------------------------------------------------------------------------- reading
 
 
-def read_bilevel(path: str | Path, threshold: float | None = None) -> list[Bilevel]:
+def read_bilevel(path: str | Path, threshold: float | None = None, max_pixels: int = MAX_PIXELS) -> list[Bilevel]:
     """Read every frame of the image file at ``path`` as ``(name, bits)`` pairs.
 
     ``name`` is ``str(path)`` for the first frame and ``f"{path}#{i}"`` for frame ``i > 0``.
@@ -79,36 +84,81 @@ def read_bilevel(path: str | Path, threshold: float | None = None) -> list[Bilev
         raise InputError(f"{name}: no such file")
     try:
         with open(path, "rb") as file:
-            return _read_frames(file, name, threshold)
+            return _read_frames(file, name, threshold, max_pixels)
     except PermissionError as err:
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None
 
 
-def read_bilevel_bytes(data: bytes, name: str, threshold: float | None = None) -> list[Bilevel]:
+def read_bilevel_bytes(data: bytes, name: str, threshold: float | None = None,
+                       max_pixels: int = MAX_PIXELS) -> list[Bilevel]:
     """Like :func:`read_bilevel` for an image held in memory (e.g. read from stdin).
 
     ``name`` is used in frame names and error messages only.
     """
-    return _read_frames(io.BytesIO(data), name, threshold)
+    return _read_frames(io.BytesIO(data), name, threshold, max_pixels)
 
 
-def _read_frames(file: BinaryIO, name: str, threshold: float | None) -> list[Bilevel]:
+def _read_frames(file: BinaryIO, name: str, threshold: float | None, max_pixels: int) -> list[Bilevel]:
     """Decode all frames of the open image ``file``; ``name`` labels results and errors."""
     _check_threshold(threshold)
-    with _large_images_allowed():
+    with _pillow_limits(max_pixels):
         try:
             with Image.open(file) as image:
+                if image.format == "PNG":
+                    _check_png_data(file, _sized(image, name, max_pixels), name)
                 frames = [
-                    (_frame_name(name, index), _frame_to_bits(frame, name, threshold))
+                    (_frame_name(name, index), _frame_to_bits(_sized(frame, name, max_pixels), name, threshold))
                     for index, frame in enumerate(ImageSequence.Iterator(image))
                 ]
         except UnidentifiedImageError:
             raise InputError(f"{name}: not an image format that can be read") from None
         except Image.DecompressionBombError:
-            raise InputError(f"{name}: image is larger than {MAX_PIXELS} pixels") from None
+            raise InputError(f"{name}: image is larger than {max_pixels} pixels (raise it with --max-pixels)") from None
         except _DECODE_ERRORS as err:
             raise InputError(f"{name}: damaged or unreadable image ({err})") from None
     return frames
+
+
+def _sized(frame: Image.Image, name: str, max_pixels: int) -> Image.Image:
+    """``frame``, once its size (known from its header, before any pixel is decoded) is within the limit."""
+    if frame.width * frame.height > max_pixels:
+        raise InputError(f"{name}: {frame.width}x{frame.height} = {frame.width * frame.height} pixels exceed "
+                         f"the limit of {max_pixels} (raise it with --max-pixels)")
+    return frame
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}   # colour type -> samples per pixel
+_ADAM7 = ((0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1))
+
+
+def _check_png_data(file: BinaryIO, image: Image.Image, name: str) -> None:
+    """Refuse a PNG whose image data inflates to fewer bytes than its rows need: Pillow stops at the
+    end of the zlib stream and leaves the missing rows as zeros (ink, for a 1-bit PNG) without an
+    error. The data is inflated in pieces and counted, not kept."""
+    file.seek(8)
+    header = file.read(25)
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header[8:21])
+    bits = depth * _PNG_CHANNELS.get(colour, 1)
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    needed = 0
+    for x0, y0, dx, dy in passes:
+        cols, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if cols > 0 and rows > 0:
+            needed += rows * (1 + -(-cols * bits // 8))
+    inflater, inflated = zlib.decompressobj(), 0
+    file.seek(8)
+    while inflated < needed and not inflater.eof:
+        length, kind = struct.unpack(">I4s", file.read(8) or bytes(8))
+        if kind == b"IEND" or length == 0 and kind == bytes(4):
+            break
+        chunk = file.read(length)
+        file.read(4)  # its CRC (Pillow checks it)
+        while kind == b"IDAT" and chunk and inflated < needed:
+            inflated += len(inflater.decompress(chunk, 1 << 20))
+            chunk = inflater.unconsumed_tail
+    if inflated < needed:
+        raise InputError(f"{name}: damaged or truncated PNG (its data ends after {inflated} of {needed} bytes)")
+    file.seek(0)
 
 
 def _frame_name(name: str, index: int) -> str:
@@ -116,14 +166,19 @@ def _frame_name(name: str, index: int) -> str:
 
 
 @contextlib.contextmanager
-def _large_images_allowed() -> Iterator[None]:
-    """Raise Pillow's decompression-bomb limit to MAX_PIXELS for the duration of the block."""
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+def _pillow_limits(max_pixels: int) -> Iterator[None]:
+    """Pillow's decompression-bomb limit at ``max_pixels`` (its warning silenced: frames are checked
+    against the limit before decoding) and truncated images refused, for the duration of the block;
+    Pillow's warnings about damaged metadata are silenced too (damage is reported as one error)."""
+    previous = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
+    Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = max_pixels, False
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            yield
     finally:
-        Image.MAX_IMAGE_PIXELS = previous
+        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _check_threshold(threshold: float | None) -> None:
@@ -221,12 +276,12 @@ def _bits_to_image(bits: np.ndarray) -> Image.Image:
 # ------------------------------------------------------------------------------- many inputs
 
 
-def load_inputs(paths: list[str], threshold: float | None = None) -> list[Bilevel]:
+def load_inputs(paths: list[str], threshold: float | None = None, max_pixels: int = MAX_PIXELS) -> list[Bilevel]:
     """Load every image named by ``paths`` as ``(name, bits)`` pairs; see :func:`iter_inputs`."""
-    return list(iter_inputs(paths, threshold))
+    return list(iter_inputs(paths, threshold, max_pixels))
 
 
-def iter_inputs(paths: list[str], threshold: float | None = None) -> Iterator[Bilevel]:
+def iter_inputs(paths: list[str], threshold: float | None = None, max_pixels: int = MAX_PIXELS) -> Iterator[Bilevel]:
     """Yield ``(name, bits)`` for each image named by ``paths``, in order, one at a time.
 
     Each path is one of:
@@ -238,6 +293,9 @@ def iter_inputs(paths: list[str], threshold: float | None = None) -> Iterator[Bi
     * ``file.npz``: every array in it, each of which must be a stack of 0/1 images;
     * ``file.npz:KEY``: only the array ``KEY`` (e.g. ``binarized_mnist.npz:test``).
 
+    ``max_pixels`` limits every frame's pixels, and every array's values in all (its header is read
+    before its data is inflated).
+
     Images from an array are named ``file.npz:KEY/i`` (0-based). An array must have dtype
     bool or integer, only 0/1 values, and shape (N, H, W) or (N, D) with D a perfect square
     (D = 784 gives 28x28 images); ``threshold`` does not apply to arrays.
@@ -245,14 +303,14 @@ def iter_inputs(paths: list[str], threshold: float | None = None) -> Iterator[Bi
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _folder_images(path, threshold)
+            yield from _folder_images(path, threshold, max_pixels)
         elif path.suffix.lower() == ".npz":
-            yield from _npz_images(path, raw, None)
+            yield from _npz_images(path, raw, None, max_pixels)
         elif not path.exists() and ":" in raw and raw.rsplit(":", 1)[0].lower().endswith(".npz"):
             file, key = raw.rsplit(":", 1)
-            yield from _npz_images(Path(file), file, key)
+            yield from _npz_images(Path(file), file, key, max_pixels)
         else:
-            yield from read_bilevel(raw, threshold)
+            yield from read_bilevel(raw, threshold, max_pixels)
 
 
 def _readable_extensions() -> set[str]:
@@ -261,16 +319,16 @@ def _readable_extensions() -> set[str]:
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
 
-def _folder_images(folder: Path, threshold: float | None) -> Iterator[Bilevel]:
+def _folder_images(folder: Path, threshold: float | None, max_pixels: int) -> Iterator[Bilevel]:
     extensions = _readable_extensions()
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions)
     if not files:
         raise InputError(f"{folder}: folder holds no image files")
     for file in files:
-        yield from read_bilevel(file, threshold)
+        yield from read_bilevel(file, threshold, max_pixels)
 
 
-def _npz_images(path: Path, name: str, key: str | None) -> Iterator[Bilevel]:
+def _npz_images(path: Path, name: str, key: str | None, max_pixels: int) -> Iterator[Bilevel]:
     """Yield the images of one array (``key``) or of all arrays of the ``.npz`` at ``path``."""
     if not path.is_file():
         raise InputError(f"{name}: no such file")
@@ -280,12 +338,26 @@ def _npz_images(path: Path, name: str, key: str | None) -> Iterator[Bilevel]:
             if key is not None and key not in archive.files:
                 known = ", ".join(archive.files)
                 raise InputError(f"{name}: has no array {key!r} (it holds: {known})")
-            stacks = [(k, _as_image_stack(archive[k], f"{name}:{k}")) for k in keys]
+            stacks = [(k, _as_image_stack(_npz_array(archive, k, f"{name}:{k}", max_pixels), f"{name}:{k}"))
+                      for k in keys]
     except (*_DECODE_ERRORS, zipfile.BadZipFile) as err:
         raise InputError(f"{name}: damaged or unreadable .npz file ({err})") from None
     for array_key, stack in stacks:
         for index, bits in enumerate(stack):
             yield f"{name}:{array_key}/{index}", bits
+
+
+def _npz_array(archive, key: str, name: str, max_pixels: int) -> np.ndarray:
+    """Array ``key`` of an open .npz, once its header (read before the data is inflated) shows at
+    most ``max_pixels`` values in all."""
+    with archive.zip.open(f"{key}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape = read_header(member)[0]
+    if math.prod(shape) > max_pixels:
+        raise InputError(f"{name}: array of shape {shape} holds more than {max_pixels} values "
+                         "(raise it with --max-pixels)")
+    return archive[key]
 
 
 def _as_image_stack(array: np.ndarray, name: str) -> np.ndarray:

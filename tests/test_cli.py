@@ -271,12 +271,13 @@ def test_info(tmp_path, model):
     write_bilevel(tmp_path / "a.png", bits(16, 24, seed=15))
     write_bilevel(tmp_path / "b.png", bits(3, 5, seed=16))
     archive = tmp_path / "set.darn"
-    ok(["compress", "-m", model, "-o", archive, tmp_path / "a.png", tmp_path / "b.png"])
+    ok(["compress", "-m", model, "--static", "-o", archive, tmp_path / "a.png", tmp_path / "b.png"])
     from darncodec.codec import compress, payload_bytes, read_header
 
     data = archive.read_bytes()
     header = read_header(data)
-    _, costs = compress([bits(16, 24, seed=15), bits(3, 5, seed=16)], model, ["a.png", "b.png"], with_costs=True)
+    _, costs = compress([bits(16, 24, seed=15), bits(3, 5, seed=16)], model, ["a.png", "b.png"], with_costs=True,
+                        coding="static")
     assert len(costs) == 2 and sum(costs) > 0
     without_model = ok(["info", archive]).stdout
     assert f"{len(data)} bytes" in without_model and "need the model" in without_model
@@ -386,7 +387,7 @@ def test_unknown_model(tmp_path, model):
     fails(["compress", "-m", "no-such-model", tmp_path / "a.png"], needle="no-such-model")
     fails(["compress", "-m", "no-such-model", "-c", tmp_path / "a.png"], needle="no-such-model")
     assert_no_output(tmp_path, {"a.png"})
-    ok(["compress", "-m", model, tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--static", tmp_path / "a.png"])   # noise is stored (no model) by default
     (tmp_path / "a.png").unlink()
     fails(["decompress", "-m", "no-such-model", tmp_path / "a.darn"], needle="no-such-model")
     fails(["decompress", tmp_path / "a.darn"], needle="--model")  # the tiny model is not embedded
@@ -395,7 +396,7 @@ def test_unknown_model(tmp_path, model):
 
 def test_other_model(tmp_path, model, other_tiny_model_path):
     write_bilevel(tmp_path / "a.png", bits())
-    ok(["compress", "-m", model, "-o", tmp_path / "a.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--static", "-o", tmp_path / "a.darn", tmp_path / "a.png"])
     (tmp_path / "a.png").unlink()
     fails(["decompress", "-m", other_tiny_model_path, tmp_path / "a.darn"], needle=str(other_tiny_model_path))
     assert_no_output(tmp_path, {"a.darn"})
@@ -413,14 +414,18 @@ def test_bad_option_combinations(tmp_path, model):
 
 
 def test_static_and_adaptive_coding(tmp_path, model):
-    write_bilevel(tmp_path / "a.png", bits(80, 72, seed=17))   # 90 tiles: a page, coded adaptively by default
+    write_bilevel(tmp_path / "a.png", bits(80, 72, seed=17))   # 90 tiles: a page (but noise)
     ok(["compress", "-m", model, "--static", "-o", tmp_path / "s.darn", tmp_path / "a.png"])
-    ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--coding", "symbols", "-o", tmp_path / "d.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "--adaptive", "-o", tmp_path / "r.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "--coding", "adaptive-tiles", "-o", tmp_path / "t.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "-o", tmp_path / "n.darn", tmp_path / "a.png"])
     for name, coding in (("s", "static"), ("d", "symbols"), ("r", "adaptive"), ("t", "adaptive-tiles")):
         assert json.loads(ok(["info", "--json", tmp_path / f"{name}.darn"]).stdout)["coding"] == coding
-    for name in ("s", "d", "r", "t"):
+    stored = json.loads(ok(["info", "--json", tmp_path / "n.darn"]).stdout)   # noise: the raw bits, no model needed
+    assert stored["coding"] == "stored" and stored["payload_bytes"] == 4 * -(-(-(-80 * 72 // 8)) // 4)
+    assert stored["images"][0]["bits"] == 80 * 72
+    for name in ("s", "d", "r", "t", "n"):
         ok(["decompress", "-m", model, "-o", tmp_path / f"{name}.png", tmp_path / f"{name}.darn"])
         np.testing.assert_array_equal(read_bilevel(tmp_path / f"{name}.png")[0][1], bits(80, 72, seed=17))
     fails(["compress", "-m", "mnist16", "--adaptive", "-o", tmp_path / "x.darn", tmp_path / "a.png"],

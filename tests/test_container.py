@@ -38,13 +38,13 @@ def model(tiny_model_path):
 
 @pytest.fixture(scope="module")
 def archive(model) -> bytes:
-    return codec.compress(sample_images(), model, NAMES)
+    return codec.compress(sample_images(), model, NAMES, coding="static")  # coded, though noise is stored by default
 
 
 @pytest.fixture(scope="module")
 def small_archive(model) -> bytes:
     """One small image: fast enough to decode hundreds of times."""
-    return codec.compress([sample_images()[0][:6, :9]], model, ["small"])
+    return codec.compress([sample_images()[0][:6, :9]], model, ["small"], coding="static")
 
 
 def assert_round_trip(data: bytes, model, images=None, names=None) -> None:
@@ -126,7 +126,7 @@ def test_header_round_trip_through_pack():
 
 def test_max_batch_is_stored_and_used(model):
     images = sample_images()
-    data = codec.compress(images, model, NAMES, max_batch=2)
+    data = codec.compress(images, model, NAMES, max_batch=2, coding="static")
     assert codec.read_header(data).max_batch == 2
     assert_round_trip(data, model)
 

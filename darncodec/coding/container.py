@@ -6,7 +6,7 @@
     5       1     coder id: constriction AnsCoder, 32-bit words, Bernoulli perfect=False, with p(x|h)
                   1: the DARN's table probabilities, 2: after page-adaptive mixing tile position by
                   tile position (coding.mixing.tiled), 3: after page-adaptive mixing in page raster order
-                  (coding.mixing.raster)
+                  (coding.mixing.raster), 6: stored, the raw bits (coding.stored)
     6       1     coder precision in bits (24)
     7       1     constriction major.minor (high nibble major, low nibble minor: 0x05 for 0.5)
     8       32    sha256 content hash of the model
@@ -36,13 +36,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from darncodec.coding.limits import DEFAULT_LIMITS, Limits, coded_pixels, inflate
+from darncodec.coding.stored import STORED_BATCH, STORED_HASH, STORED_TILE
 from darncodec.errors import FormatError
 
 MAGIC = b"DARN"
 VERSION = 1
 CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_SYMBOLS = 1, 2, 3, 4
+CODER_STORED = 6   # the images' raw bits, no model (coding.stored)
 CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive",
-           CODER_SYMBOLS: "symbols"}   # names users see
+           CODER_SYMBOLS: "symbols", CODER_STORED: "stored"}   # names users see
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
@@ -72,7 +75,11 @@ class Header:
 
     @property
     def adaptive(self) -> bool:
-        return self.coder != CODER_STATIC
+        return self.coder in (CODER_TILED, CODER_RASTER)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.coder != CODER_STORED
 
 
 def pixel_crc(images: list[np.ndarray]) -> int:
@@ -104,6 +111,11 @@ class _Reader:
             shift += 7
             if not byte & 0x80:
                 return value
+            if shift >= 64:  # a longer varint is no size darncodec writes (and would cost quadratic time)
+                raise IndexError("varint longer than 64 bits")
+
+    def left(self) -> int:
+        return len(self.data) - self.offset
 
     def take(self, n: int) -> bytes:
         if self.offset + n > len(self.data):
@@ -128,18 +140,28 @@ def _image_table(images: list[ImageEntry]) -> bytes:
                 bytes([2]) + lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)), key=len)
 
 
-_TABLE_DECODERS = {0: bytes, 1: zlib.decompress, 2: lzma.decompress}
+_ENTRY_BYTES = 4   # the fewest bytes an image takes in the table: S, L, height, width (one byte each)
 
 
-def _read_image_table(table: bytes) -> list[ImageEntry]:
-    reader = _Reader(_TABLE_DECODERS[table[0]](table[1:]))
-    images, previous = [], b""
-    for _ in range(reader.varint()):
+def _read_image_table(table: bytes, limits: Limits, tile: tuple[int, int]) -> list[ImageEntry]:
+    """The images of the table, each held to ``limits`` as soon as it is read."""
+    if not table:
+        raise IndexError("empty image table")
+    reader = _Reader(inflate(table[0], table[1:], limits.max_table_bytes))
+    count = reader.varint()
+    limits.check_count(count)
+    if count * _ENTRY_BYTES > reader.left():
+        raise IndexError("the table is too short for the images it claims")
+    images, previous, coded = [], b"", 0
+    for _ in range(count):
         shared = reader.varint()
         if shared > len(previous):
             raise IndexError("name shares more bytes than the previous name has")
         name = previous[:shared] + reader.take(reader.varint())
         images.append(ImageEntry(name.decode("utf-8"), reader.varint(), reader.varint()))
+        limits.check_image(images[-1].height, images[-1].width, f"image {len(images) - 1} ({images[-1].name})")
+        coded += coded_pixels(images[-1].height, images[-1].width, tile)
+        limits.check_coded(coded, tile)
         previous = name
     if reader.offset != len(reader.data):
         raise IndexError("bytes left over in the image table")
@@ -161,8 +183,9 @@ def pack(header: Header, words: np.ndarray) -> bytes:
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
-def unpack(data: bytes) -> tuple[Header, np.ndarray]:
-    """Parse and check a container; every problem is a FormatError with one line of reason."""
+def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Header, np.ndarray]:
+    """Parse and check a container; every problem is a FormatError with one line of reason, and a
+    claim beyond ``limits`` a LimitError (a FormatError), raised before anything is allocated for it."""
     if len(data) < 4 or data[:4] != MAGIC:
         raise FormatError("not a .darn file (bad magic bytes)")
     if len(data) > 4 and data[4] != VERSION:  # judged first: a newer format may change everything after it
@@ -182,8 +205,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     if zlib.crc32(data[: trailer_at + 16]) != header_crc:
         raise FormatError("damaged .darn header (checksum mismatch)")
     try:
-        images = _read_image_table(data[table_at:trailer_at])
-    except (zlib.error, lzma.LZMAError, KeyError, IndexError, UnicodeDecodeError):
+        images = _read_image_table(data[table_at:trailer_at], limits, (max(th, 1), max(tw, 1)))
+    except (IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
     if len(payload) < 4 * n_words:
@@ -194,6 +217,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("damaged .darn payload (checksum mismatch)")
     if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
         raise FormatError("damaged .darn header (zero size)")
+    if coder == CODER_STORED and (model_hash.hex(), (th, tw), max_batch) != (STORED_HASH, STORED_TILE, STORED_BATCH):
+        raise FormatError("damaged .darn header (a stored archive names a model)")
     header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder,
                     data[_FIXED.size:table_at].hex())
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)

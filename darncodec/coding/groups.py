@@ -61,7 +61,7 @@ def push_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | 
     costs = np.zeros(len(tiles))
     flags, latents = [], []
     for start, stop in batches:
-        x, mask, stage = tiles[start:stop], masks[start:stop], stages[start]
+        x, mask, stage = tiles[start:stop].astype(np.int64), masks[start:stop], stages.pop(start)
         try_darn = not choose_darn or not page or stop - start <= DARN_TRIAL_TILES
         bits_back = not (first_in_archive and start == 0) and try_darn and enough_to_pop(coder, codec, x)
         if choose_darn:
@@ -78,6 +78,8 @@ def pop_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | R
     """Undo push_group: the group's tiles, batches decoded last to first."""
     tiles = np.zeros(masks.shape, np.int64)
     for (start, stop), bits_back, latent in reversed(list(zip(batches, flags, latents))):
+        if coder.is_empty():  # the payload has run out: every symbol left pops as 0 (docs/format.md)
+            break
         stage = contexts.batch(start, masks[start:stop])
         tiles[start:stop], coder = codec.pop(coder, masks[start:stop], bits_back, stage, latent)
     return tiles, coder

@@ -13,27 +13,28 @@ def tile_grid(height: int, width: int, tile_h: int, tile_w: int) -> tuple[int, i
     return -(-height // tile_h), -(-width // tile_w)
 
 
-def to_tiles(bits: np.ndarray, tile_h: int, tile_w: int) -> tuple[np.ndarray, np.ndarray]:
-    """(tiles, tile_h*tile_w) int64 pixels and the matching boolean mask of real pixels."""
-    rows, cols = tile_grid(*bits.shape, tile_h, tile_w)
-
-    def cut(image: np.ndarray, dtype) -> np.ndarray:
-        padded = np.zeros((rows * tile_h, cols * tile_w), dtype)
-        padded[: bits.shape[0], : bits.shape[1]] = image
-        return padded.reshape(rows, tile_h, cols, tile_w).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
-
-    return cut(bits, np.int64), cut(np.ones(bits.shape, bool), bool)
+def to_tiles(bits: np.ndarray, tile_h: int, tile_w: int, dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """(tiles, tile_h*tile_w) pixels (``dtype``) and the matching boolean mask of real pixels."""
+    return _cut(bits, bits.shape, tile_h, tile_w, dtype), tile_masks(*bits.shape, tile_h, tile_w)
 
 
 def tile_masks(height: int, width: int, tile_h: int, tile_w: int) -> np.ndarray:
     """The mask of ``to_tiles`` from the image size alone (what the decoder knows)."""
-    return to_tiles(np.zeros((height, width), np.uint8), tile_h, tile_w)[1]
+    return _cut(True, (height, width), tile_h, tile_w, bool)
+
+
+def _cut(image: np.ndarray | bool, shape: tuple[int, int], tile_h: int, tile_w: int, dtype) -> np.ndarray:
+    """``image`` (an array of ``shape``, or one value filling it) padded with 0 and cut into tiles."""
+    rows, cols = tile_grid(*shape, tile_h, tile_w)
+    padded = np.zeros((rows * tile_h, cols * tile_w), dtype)
+    padded[: shape[0], : shape[1]] = image
+    return padded.reshape(rows, tile_h, cols, tile_w).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
 
 
 def from_tiles(tiles: np.ndarray, height: int, width: int, tile_h: int, tile_w: int) -> np.ndarray:
     rows, cols = tile_grid(height, width, tile_h, tile_w)
     image = tiles.reshape(rows, cols, tile_h, tile_w).transpose(0, 2, 1, 3).reshape(rows * tile_h, cols * tile_w)
-    return image[:height, :width].astype(np.uint8)
+    return image[:height, :width].astype(np.uint8, copy=False)
 
 
 def batch_schedule(tiles: int, max_batch: int) -> list[tuple[int, int]]:

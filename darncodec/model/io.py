@@ -63,9 +63,59 @@ def load_tensors(path: str | Path) -> tuple[DarnConfig, dict[str, np.ndarray]]:
         raise ModelError(f"{path}: not a darncodec model file (format {meta.get('format')!r})")
     try:
         config = DarnConfig.from_json(meta["config"])
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, RecursionError) as err:
         raise ModelError(f"{path}: damaged model config ({err})") from None
+    check_float_tensors(config, tensors, str(path))
     return config, tensors
+
+
+def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every ``float.*`` tensor a model of ``config`` has (those of
+    ``DARN(config).state_dict()``, worked out without building it; tests compare the two)."""
+    latent, hidden = config.latent, config.hidden
+    shapes: dict[str, tuple[int, ...]] = {"top_bias": (latent[-1],)}
+
+    def conditional(prefix: str, n_in: int, n_out: int) -> None:
+        if hidden:
+            shapes.update({f"{prefix}.inner.weight": (hidden, n_in), f"{prefix}.inner.bias": (hidden,),
+                           f"{prefix}.outer.weight": (n_out, hidden)})
+        else:
+            shapes[f"{prefix}.outer.weight"] = (n_out, n_in)
+        shapes[f"{prefix}.outer.bias"] = (n_out,)
+
+    for level, units in enumerate(latent):
+        below = config.pixels if level == 0 else latent[level - 1]
+        conditional(f"decoder.{level}", sum(latent[level:]) if config.skip else units, below)
+        conditional(f"encoder.{level}", below, units)
+        shapes[f"latent_ar.{level}.weight"] = (units, units)
+    if config.visible == "full":
+        shapes["visible_ar.weight"] = (config.pixels, config.pixels)
+    elif config.visible == "local":
+        # len(causal_offsets(radius)), counted rather than built (a crafted radius may be huge)
+        neighbours = config.radius * (2 * config.radius + 2)
+        shapes["visible_ar.weight"] = (1 if config.shared else config.pixels, neighbours)
+        if config.table:
+            shapes["visible_ar.table"] = (1 << config.table,)
+    if config.encoder_autoregressive:
+        shapes["encoder_ar.weight"] = (latent[0], latent[0])
+    return {FLOAT_PREFIX + name: shape for name, shape in shapes.items()}
+
+
+def check_float_tensors(config: DarnConfig, tensors: dict[str, np.ndarray], source: str) -> None:
+    """The ``float.*`` tensors are exactly those the config implies, float32 and finite; else ModelError."""
+    expected = float_shapes(config)
+    floats = {name: array for name, array in tensors.items() if name.startswith(FLOAT_PREFIX)}
+    missing, unexpected = sorted(expected.keys() - floats.keys()), sorted(floats.keys() - expected.keys())
+    if missing or unexpected:
+        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        raise ModelError(f"{source}: weights do not fit the config ({what})")
+    for name, shape in expected.items():
+        array = floats[name]
+        if array.shape != shape or array.dtype != np.float32:
+            raise ModelError(f"{source}: {name} is {array.dtype}{list(array.shape)}, "
+                             f"the config needs float32{list(shape)}")
+        if not np.isfinite(array).all():
+            raise ModelError(f"{source}: {name} holds values that are not finite")
 
 
 def float_tensors(model: DARN) -> dict[str, np.ndarray]:

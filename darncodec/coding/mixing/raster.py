@@ -26,6 +26,8 @@ install or clone has none).
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -489,8 +491,13 @@ class RasterBatch:
         self.counted: Counted | None = None
         self.mask = np.ascontiguousarray(mask)
         self.strips = contexts.page.strips(a, b)
-        self.order = _order(self.strips, contexts.height, contexts.width)
         self.base = np.ascontiguousarray(contexts.page.base[a:b])
+
+    @functools.cached_property
+    def order(self) -> np.ndarray:
+        """The batch's coding order, (tile, pixel) rows (16 bytes a pixel): made when the batch is
+        coded, not held for every batch of a page while the encoder's count pass runs ahead."""
+        return _order(self.strips, self.contexts.height, self.contexts.width)
 
     def count_pass(self, x: np.ndarray) -> None:
         """Encoder: every pixel's count estimates, mixer bucket and APM pattern, with the counts and

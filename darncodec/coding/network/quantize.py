@@ -57,6 +57,9 @@ def _autoregressive(name: str, weight: np.ndarray, triangular: bool) -> np.ndarr
 def integer_weights(config: DarnConfig, float_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Integer weights and biases from a dict of ``float.*`` tensors (names of DARN.state_dict())."""
     w = {k.removeprefix(FLOAT_PREFIX): v for k, v in float_weights.items() if k.startswith(FLOAT_PREFIX)}
+    for name, weight in w.items():  # beyond this a weight's integer is not even an int64 (and no sum is exact)
+        if not np.all(np.abs(weight.astype(np.float64)) * (1 << LOGIT_SHIFT) < EXACT_LIMIT):
+            raise ModelError(f"{name}: weights too large (or not finite) for exact integer coding")
     out: dict[str, np.ndarray] = {"top_bias": quantize_weight(w["top_bias"], LOGIT_SHIFT)}
     for level in range(len(config.latent)):
         out.update(_conditional(f"decoder.{level}", w))
@@ -73,6 +76,20 @@ def integer_weights(config: DarnConfig, float_weights: dict[str, np.ndarray]) ->
         if np.abs(out["visible_ar.table"]).max() + np.abs(out["visible_ar.weight"]).sum(axis=1).max() >= EXACT_LIMIT:
             raise ModelError("visible_ar.table: weights too large for exact integer coding")
     return out
+
+
+def check_coding_tables(tensors: dict[str, np.ndarray], source: str) -> None:
+    """A model file's coding tables are those ``coding_tables`` makes in size and kind: 4097 table
+    entries rising within 1 .. 2**24 - 1, 128 rising tanh thresholds, integers; else ModelError."""
+    for name, like in coding_tables().items():
+        table = tensors.get(name)
+        if table is None:
+            raise ModelError(f"{source}: has no coding tables (quantise it first)")
+        if table.shape != like.shape or table.dtype.kind not in "iu" or np.any(np.diff(table.astype(np.int64)) < 0):
+            raise ModelError(f"{source}: damaged coding table {name} (needs {len(like)} rising integers)")
+    prob = tensors[CODING_PREFIX + "prob_table"]
+    if prob.min() < 1 or prob.max() >= 1 << 24:
+        raise ModelError(f"{source}: damaged coding table {CODING_PREFIX}prob_table (values outside 1 .. 2**24 - 1)")
 
 
 def coding_tables() -> dict[str, np.ndarray]:
