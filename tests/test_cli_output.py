@@ -65,9 +65,9 @@ def test_quiet_silences_warnings(page, model, monkeypatch):
 
     load = darncodec.imageio.load_inputs
 
-    def warning_load(paths, threshold=None):
+    def warning_load(paths, *args):
         warnings.warn("a warning from a library", UserWarning, stacklevel=1)
-        return load(paths, threshold)
+        return load(paths, *args)
 
     monkeypatch.setattr(darncodec.imageio, "load_inputs", warning_load)
     with warnings.catch_warnings():   # shown on stderr, as outside pytest (which records them)

@@ -75,7 +75,7 @@ class Header:
 
     @property
     def adaptive(self) -> bool:
-        return self.coder in (CODER_TILED, CODER_RASTER)
+        return self.coder in (CODER_TILED, CODER_RASTER, CODER_SYMBOLS)
 
     @property
     def needs_model(self) -> bool:
