@@ -120,6 +120,12 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     cut = [to_tiles(bits, tile_h, tile_w, np.uint8) for bits in images]   # 1 byte a pixel; int64 per batch
     tiles_per_image = [len(c[0]) for c in cut]
     coder_id = _coder_id(coding, coder_model, tiles_per_image)
+    symbols = {}
+    if coder_id == CODER_SYMBOLS:   # each page's dictionary; by default, coder 3 where no page has one
+        symbols = {i: choose_symbols(bits, coder_model.network.prob_table) for i, bits in enumerate(images)
+                   if tiles_per_image[i] >= GROUP_TILES}
+        if coding is None and not any(found.shapes for found in symbols.values()):
+            coder_id = CODER_RASTER
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.uint8)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     del cut   # its tiles live on in tiles and masks: held once (9 bytes per coded pixel), not twice
@@ -134,7 +140,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     else:
         glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
         coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
-                                      max_batch, glyphs, progress)
+                                      max_batch, glyphs, symbols, progress)
     words = coder.get_compressed()
     if coding is None and len(words) > stored.payload_words([bits.shape for bits in images]):
         return _stored_archive(images, names, with_costs)   # never more than the raw bits (coder 6)
@@ -160,9 +166,9 @@ def _group_batches(schedule: list[tuple[int, int, int]]) -> list[tuple[int, int,
 
 def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: int, images: list[np.ndarray],
                    tiles: np.ndarray, masks: np.ndarray, tiles_per_image: list[int], max_batch: int,
-                   glyphs: CodingModel | None, progress: Progress | None):
+                   glyphs: CodingModel | None, symbols: dict[int, Symbols], progress: Progress | None):
     """Coders 2-4: every group of images through its count state (coding.groups), with the flags
-    (coders 2 and 3: all at the end; coder 4: each group's after it, then a page's symbols)."""
+    (coders 2 and 3: all at the end; coder 4: each group's after it, then a page's ``symbols``)."""
     contexts = model.adaptive_contexts(coder_id)
     groups = adaptive_groups(tiles_per_image)
     costs = np.zeros(len(tiles))
@@ -172,10 +178,9 @@ def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: in
         members = groups[group]
         page = len(members) == 1
         contexts.enter_group(group, [images[i].shape for i in members], 0)
-        symbols = None
-        if sheet_coder and page and tiles_per_image[members[0]] >= GROUP_TILES:
-            symbols = choose_symbols(images[members[0]], model.network.prob_table)
-            contexts.page.draw_prediction(symbols.shapes, symbols.placements)
+        found = symbols.get(members[0]) if sheet_coder and page else None
+        if found is not None:
+            contexts.page.draw_prediction(found.shapes, found.placements)
         stop = first + sum(tiles_per_image[i] for i in members)
         coder, costs[first:stop], flags, latents = push_group(
             coder, codec, contexts, tiles[first:stop], masks[first:stop], batches, page, first == 0,
@@ -188,8 +193,8 @@ def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: in
             continue
         push_flags(coder, flags + latents)
         costs[first] += 2 * len(flags)
-        if symbols is not None:
-            coder, side_cost = sheet_coder.push(coder, symbols)
+        if found is not None:
+            coder, side_cost = sheet_coder.push(coder, found)
             costs[first] += side_cost
     if coder_id == CODER_RASTER:
         push_flags(coder, all_flags + all_latents)
