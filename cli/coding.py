@@ -14,6 +14,7 @@ import numpy as np
 
 from darncodec.cli.main import main
 from darncodec.cli.options import device_option
+from darncodec.coding.container import MAX_PARTICLES
 from darncodec.errors import FormatError, InputError
 from darncodec.fileio import check_writable, write_atomically, write_bytes
 
@@ -56,8 +57,14 @@ def _to_terminal() -> bool:
               help="Sharpen the model's probabilities with what the page has shown so far (page-adaptive "
                    "mixing; the default when the model has a local visible layer and an input is a page "
                    "of at least 64 tiles), or code with the model alone.")
+@click.option("--particles", type=click.IntRange(1, MAX_PARTICLES), default=None,
+              help="Monte Carlo bits-back: code each tile with up to S importance samples of its latent "
+                   "code, so that the file approaches the model's -log p instead of its -ELBO (slower as S "
+                   "grows; 1 = one sample, as --static). Default: 16 where the images are coded with the "
+                   "model alone (not with --adaptive, nor on pages, which are coded adaptively).")
 @device_option
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, device) -> None:
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, particles,
+                     device) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
@@ -84,13 +91,17 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     for target in targets:
         if target is not None:
             check_writable(target, force)
+    if adaptive and particles not in (None, 1):
+        raise InputError("--particles codes with the model alone; it cannot be combined with --adaptive")
+    coding = None if adaptive is None and particles is None else "adaptive" if adaptive else \
+        "particles" if (particles or 1) > 1 else "static"
     chosen = coding_model(model, device)
     jobs = [(target, [image for path in group for image in _read_input(path, threshold)])
             for target, group in zip(targets, groups)]
     reports = []
     for target, images in jobs:
         data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                        coding=None if adaptive is None else "adaptive" if adaptive else "static")
+                        coding=coding, particles=particles if coding == "particles" else None)
         if target:
             write_bytes(target, data, force)
         else:
@@ -254,7 +265,7 @@ def info_command(inputs, as_json, model, device) -> None:
         costs = _named(path, lambda: image_costs(data, model, device)) if known else [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
-                   "coding": header.coding,
+                   "coding": header.coding, "particles": header.particles,
                    "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
                                "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
                               for i, bits in zip(header.images, costs)]}
@@ -263,9 +274,10 @@ def info_command(inputs, as_json, model, device) -> None:
             continue
         pixels = sum(i.height * i.width for i in header.images)
         overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
+        particles = f" (up to {header.particles} particles per tile)" if header.coding == "particles" else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
                    f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
-                   f"{summary['coding']} coding, {len(header.images)} image(s){overall}")
+                   f"{summary['coding']} coding{particles}, {len(header.images)} image(s){overall}")
         for image in summary["images"]:
             cost = ("bits per image need the model: pass --model" if image["bits"] is None else
                     f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")

@@ -16,10 +16,11 @@ import numpy as np
 from darncodec.coding import container
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS
+from darncodec.coding.container import CODER_PARTICLES, CODER_RASTER, CODER_STATIC, CODER_TILED, CODINGS, MAX_PARTICLES
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 from darncodec.coding.network.integer_model import IntegerDARN
+from darncodec.coding.particles import DEFAULT_PARTICLES, decode_tiles, encode_tiles
 from darncodec.coding.tiling import (
     GROUP_TILES,
     adaptive_groups,
@@ -78,13 +79,15 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, coding: str | None = None):
+             with_costs: bool = False, coding: str | None = None, particles: int | None = None):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
     ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
     by page-adaptive mixing in page raster order (coding.mixing.raster); "adaptive-tiles" is the earlier
     mixing tile position by tile position (coding.mixing.tiled). By default "adaptive" where the model
-    allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "static".
+    allows it (a local visible layer) and some image has at least GROUP_TILES tiles, else "particles"
+    (Monte Carlo bits-back, coding.particles: the DARN's probabilities with up to ``particles`` importance
+    samples of h per tile, DEFAULT_PARTICLES by default; "static" when that is 1).
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing)."""
     coder_model = model if isinstance(model, CodingModel) else coding_model(model, device)
@@ -95,12 +98,14 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     tile_h, tile_w = coder_model.tile
     cut = [to_tiles(bits, tile_h, tile_w) for bits in images]
     tiles_per_image = [len(c[0]) for c in cut]
-    coder_id = _coder_id(coding, coder_model, tiles_per_image)
+    coder_id, particles = _coder_id(coding, coder_model, tiles_per_image, particles)
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.int64)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
     costs = np.zeros(len(tiles))
+    if coder_id == CODER_PARTICLES:
+        costs = encode_tiles(coder, coder_model.network, tiles, masks, particles, max_batch)
     contexts = coder_model.adaptive_contexts(coder_id)
     groups = adaptive_groups(tiles_per_image)
     shapes = [bits.shape for bits in images]
@@ -129,7 +134,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
         push_flags(coder, flags + latents)
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
-                              container.pixel_crc(images), coder_id)
+                              container.pixel_crc(images), coder_id, particles)
     data = container.pack(header, coder.get_compressed())
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
@@ -152,15 +157,25 @@ def _cheaper_of(coder: constriction.stream.stack.AnsCoder, codec: BitsBackCodec,
     return without, free_costs, False
 
 
-def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
+def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int],
+              particles: int | None) -> tuple[int, int]:
+    """(coder id, S) for a coding name and particle count (S = 1 but for coder 5)."""
     if coding is None:  # adaptive mixing pays on pages; on small images (digits) it costs time and gains little
-        coding = "adaptive" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
+        coding = "adaptive" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else \
+            "particles" if (particles or DEFAULT_PARTICLES) > 1 else "static"
     ids = {name: coder for coder, name in CODINGS.items()}
     if coding not in ids:
         raise InputError(f"unknown coding {coding!r} (choose from {', '.join(ids)})")
-    if ids[coding] != CODER_STATIC and not model.can_adapt:
+    if ids[coding] not in (CODER_STATIC, CODER_PARTICLES) and not model.can_adapt:
         raise ModelError(f"{model.file.source}: adaptive mixing needs a model with a local visible layer")
-    return ids[coding]
+    if ids[coding] != CODER_PARTICLES:
+        if particles not in (None, 1):
+            raise InputError(f"{coding} coding has one particle per tile (particles: the 'particles' coding)")
+        return ids[coding], 1
+    particles = DEFAULT_PARTICLES if particles is None else particles
+    if not 1 <= particles <= MAX_PARTICLES:
+        raise InputError(f"particles must be 1 to {MAX_PARTICLES}, not {particles}")
+    return CODER_PARTICLES, particles
 
 
 def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, groups: list[list[int]],
@@ -171,7 +186,10 @@ def _enter_group(contexts: AdaptiveContexts | RasterContexts, group: int, groups
 
 def coding_schedule(tiles_per_image: list[int], max_batch: int, coder: int) -> list[tuple[int, int, int]]:
     """(start, stop, group) of every batch: static coding's doubling batches over all tiles (one
-    group), or adaptive coding's batches per group of images."""
+    group), or adaptive coding's batches per group of images; none for coder 5, whose batches are
+    coding.particles' own (particle_schedule)."""
+    if coder == CODER_PARTICLES:
+        return []
     if coder != CODER_STATIC:
         return adaptive_schedule(tiles_per_image, max_batch)
     return [(start, stop, 0) for start, stop in batch_schedule(sum(tiles_per_image), max_batch)]
@@ -228,6 +246,8 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     group_start = {group: start for start, _, group in reversed(schedule)}
     try:
         coder = constriction.stream.stack.AnsCoder(words)
+        if header.coder == CODER_PARTICLES:
+            tiles = decode_tiles(coder, chosen.network, masks, header.particles, header.max_batch)
         batches = len(schedule)
         if header.coder == CODER_RASTER:
             flags = pop_flags(coder, 2 * batches)
@@ -265,4 +285,4 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     chosen = _model_for(header, model, device)
     names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    coding=header.coding)[1]
+                    coding=header.coding, particles=header.particles)[1]

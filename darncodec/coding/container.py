@@ -6,13 +6,14 @@
     5       1     coder id: constriction AnsCoder, 32-bit words, Bernoulli perfect=False, with p(x|h)
                   1: the DARN's table probabilities, 2: after page-adaptive mixing tile position by
                   tile position (coding.mixing.tiled), 3: after page-adaptive mixing in page raster order
-                  (coding.mixing.raster)
+                  (coding.mixing.raster), 5: Monte Carlo bits-back with S particles (coding.particles)
     6       1     coder precision in bits (24)
     7       1     constriction major.minor (high nibble major, low nibble minor: 0x05 for 0.5)
     8       32    sha256 content hash of the model
     40      2     tile height      42  2  tile width
     44      4     largest batch of tiles
     48      4     length T of the image table
+    (52     2     coder 5 only: S, the most particles per tile (u16); the fields below move 2 bytes on)
     52      T     image table: one byte saying how the rest is stored (0 raw, 1 zlib, 2 xz), then the
                   number of images and per image: how many leading bytes its name shares with the
                   previous name, the length of the rest, the rest (UTF-8), height, width; all
@@ -39,12 +40,15 @@ from darncodec.errors import FormatError
 
 MAGIC = b"DARN"
 VERSION = 1
-CODER_STATIC, CODER_TILED, CODER_RASTER = 1, 2, 3
-CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive"}   # names users see
+CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_PARTICLES = 1, 2, 3, 5
+CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive",
+           CODER_PARTICLES: "particles"}   # names users see
+MAX_PARTICLES = 1024   # coder 5's largest S (keeps every sum of integer weights below 2**34)
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
 _TRAILER = struct.Struct("<QIII")
+_PARTICLES = struct.Struct("<H")
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Header:
     images: list[ImageEntry] = field(default_factory=list)
     pixel_crc: int = 0
     coder: int = CODER_STATIC
+    particles: int = 1            # coder 5: S, the most particles per tile
 
     @property
     def coding(self) -> str:
@@ -69,7 +74,12 @@ class Header:
 
     @property
     def adaptive(self) -> bool:
-        return self.coder != CODER_STATIC
+        return self.coder not in (CODER_STATIC, CODER_PARTICLES)
+
+
+def _coder_fields(coder: int) -> int:
+    """Bytes of the coder's own header fields after the fixed header (coder 5: S)."""
+    return _PARTICLES.size if coder == CODER_PARTICLES else 0
 
 
 def pixel_crc(images: list[np.ndarray]) -> int:
@@ -147,7 +157,10 @@ def pack(header: Header, words: np.ndarray) -> bytes:
     table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
     head = _FIXED.pack(MAGIC, VERSION, header.coder, PRECISION, CONSTRICTION_VERSION,
-                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + table
+                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table))
+    if header.coder == CODER_PARTICLES:
+        head += _PARTICLES.pack(header.particles)
+    head += table
     head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
@@ -165,14 +178,15 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     _, _, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
     if coder not in CODINGS or (precision, cversion >> 4) != (PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
-    trailer_at = _FIXED.size + table_size
+    table_at = _FIXED.size + _coder_fields(coder)
+    trailer_at = table_at + table_size
     if len(data) < trailer_at + _TRAILER.size:
         raise FormatError("truncated .darn file (header cut short)")
     n_words, payload_crc, pixels_crc, header_crc = _TRAILER.unpack_from(data, trailer_at)
     if zlib.crc32(data[: trailer_at + 16]) != header_crc:
         raise FormatError("damaged .darn header (checksum mismatch)")
     try:
-        images = _read_image_table(data[_FIXED.size:trailer_at])
+        images = _read_image_table(data[table_at:trailer_at])
     except (zlib.error, lzma.LZMAError, KeyError, IndexError, UnicodeDecodeError):
         raise FormatError("damaged .darn image table") from None
     payload = data[trailer_at + _TRAILER.size:]
@@ -184,7 +198,10 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise FormatError("damaged .darn payload (checksum mismatch)")
     if min(th, tw, max_batch) < 1 or any(min(i.height, i.width) < 1 for i in images):
         raise FormatError("damaged .darn header (zero size)")
-    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder)
+    particles = _PARTICLES.unpack_from(data, _FIXED.size)[0] if coder == CODER_PARTICLES else 1
+    if not 1 <= particles <= MAX_PARTICLES:
+        raise FormatError(f"damaged .darn header ({particles} particles; 1 to {MAX_PARTICLES} are allowed)")
+    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder, particles)
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 
 
@@ -192,5 +209,5 @@ def header_size(data: bytes) -> int:
     """Bytes before the payload (the container's overhead)."""
     if len(data) < _FIXED.size or data[:4] != MAGIC:
         raise FormatError("not a .darn file (bad magic bytes or header cut short)")
-    table_size = _FIXED.unpack_from(data)[-1]
-    return _FIXED.size + table_size + _TRAILER.size
+    fields = _FIXED.unpack_from(data)
+    return _FIXED.size + _coder_fields(fields[2]) + fields[-1] + _TRAILER.size
