@@ -146,7 +146,7 @@ def main() -> None:
     mixed = load("mnist_archive_adaptive.json")
     if mixed:
         m = mixed
-        out += [f"With adaptive coding (`compress --adaptive`; on digits the default is static): {m['file_bytes']:,} bytes "
+        out += [f"With adaptive coding (`compress --adaptive`; on digits the default is the DARN alone, with particles: below): {m['file_bytes']:,} bytes "
                 f"({m['file_bpp']:.4f} bits/pixel; payload ÷ the model's −ELBO {m['payload_over_quantised_elbo']:.4f}), "
                 f"compress {m['compress_seconds']:.2f} s, decompress {m['decompress_seconds']:.2f} s, round trip "
                 f"exact: {m['round_trip_exact']}. Command: `python -m benchmarks.mnist_archive --model mnist --coding "
@@ -261,7 +261,7 @@ def particles_section(full: dict | None, full_s64: dict | None, subset: dict | N
            f"its importance-sampled −log p (S = 1000, float model) {log_p} nats: what the file could reach as S grows. "
            "*Coded* is what the tiles were charged (about the S-sample importance-weighted bound); times are "
            "whole archives, one BLAS thread, on the shared machine (other helpers' jobs ran beside them: "
-           f"{full['machine']}).", "",
+           f"{full['machine']}" + (f"; S = 64: {full_s64['machine']}" if full_s64 else "") + ").", "",
            "| S | bytes | bits/pixel | coded, nats/digit | compress s | decompress s | round trip |",
            "|---|---|---|---|---|---|---|"]
     for r in runs:
