@@ -45,7 +45,7 @@ def main() -> None:
     rows = []
     for name, bits in images():
         x, mask = to_tiles(bits, *model.tile)
-        hs = BitsBackCodec(net)._posterior(x, lambda: most_likely)
+        hs = BitsBackCodec(net).draw_posterior(x, lambda: most_likely)
         grid = net.grid_logits(net.visible_logits(net.visible_context(hs), x)).astype(np.int64)
         drawn = sample_posterior(net, x, rng)
         probs = tile_probabilities(net, x, drawn)

@@ -146,11 +146,13 @@ def main() -> None:
     mixed = load("mnist_archive_adaptive.json")
     if mixed:
         m = mixed
-        out += [f"With adaptive coding (`compress --adaptive`; on digits the default is static): {m['file_bytes']:,} bytes "
+        out += [f"With adaptive coding (`compress --adaptive`; on digits the default is the DARN alone, with particles: below): {m['file_bytes']:,} bytes "
                 f"({m['file_bpp']:.4f} bits/pixel; payload ÷ the model's −ELBO {m['payload_over_quantised_elbo']:.4f}), "
                 f"compress {m['compress_seconds']:.2f} s, decompress {m['decompress_seconds']:.2f} s, round trip "
                 f"exact: {m['round_trip_exact']}. Command: `python -m benchmarks.mnist_archive --model mnist --coding "
                 "adaptive --json docs/results/mnist_archive_adaptive.json`.", ""]
+    out += particles_section(load("particles_10000.json"), load("particles_10000_s64.json"), load("particles_1000.json"),
+                             load("mnist_eval_s1000.json"))
     bench = load("bench_mnist.json")
     if bench:
         out += bench_section("### Against the classic codecs (the same 10,000 digits tiled into one 2800×2800 image)",
@@ -281,6 +283,50 @@ def hostile_section(hostile: dict | None, memory: dict | None) -> list[str]:
                 "bucket and pattern (17 bytes a pixel, `coding/mixing/raster.py`) until the pixel is coded; "
                 "streaming the page in bands needs that pass reorganised (issue 13, left to the coder's owner).", ""]
         out.append("")
+def particles_section(full: dict | None, full_s64: dict | None, subset: dict | None, s1000: dict | None) -> list[str]:
+    """Issue 14: the MNIST archive with Monte Carlo bits-back (coder 5) for several particle counts."""
+    if not (full and subset):
+        return []
+    runs = full["runs"] + (full_s64["runs"] if full_s64 else [])
+    log_p = f"{s1000['mean']['is_nll_nats']:.2f}" if s1000 else "—"
+    out = ["### Monte Carlo bits-back: particles (coder 5, issue 14)", "",
+           f"The {full['digits']:,} test digits as one archive with `mnist`, coded with S particles per digit "
+           "(`compress --particles S`; S = 1 is coder 1, static coding). The model's quantised −ELBO is "
+           f"{full['quantised_elbo_nats_per_digit']:.2f} nats per digit ({full['quantised_elbo_bpp']:.4f} bits/pixel), "
+           f"its importance-sampled −log p (S = 1000, float model) {log_p} nats: what the file could reach as S grows. "
+           "*Coded* is what the tiles were charged (about the S-sample importance-weighted bound); times are "
+           "whole archives, one BLAS thread, on the shared machine (other helpers' jobs ran beside them: "
+           f"{full['machine']}" + (f"; S = 64: {full_s64['machine']}" if full_s64 else "") + ").", "",
+           "| S | bytes | bits/pixel | coded, nats/digit | compress s | decompress s | round trip |",
+           "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        out.append(f"| {r['particles']} | {r['file_bytes']:,} | {r['file_bpp']:.4f} | {r['coded_nats_per_digit']:.2f} | "
+                   f"{r['compress_seconds']:.0f} | {r['decompress_seconds']:.0f} | {'exact' if r['round_trip_exact'] else 'FAILED'} |")
+    if s1000:
+        header = runs[0]["file_bytes"] - runs[0]["payload_bytes"]
+        out += ["", f"A file at the model's −log p would take {s1000['mean']['is_nll_bpp']:.4f} bits/pixel of payload, "
+                f"{s1000['mean']['is_nll_bpp'] + 8 * header / full['pixels']:.4f} with the container ({header} bytes): "
+                "the most that particles can give this model."]
+    out += ["", f"The first {subset['digits']:,} digits alone (harder digits: −ELBO "
+            f"{subset['quantised_elbo_nats_per_digit']:.2f} nats), every S:", "",
+            "| S | bytes | bits/pixel | coded, nats/digit | compress s | decompress s | tiles with fewer than S particles | payload − coded, bits |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in subset["runs"]:
+        fewer = sum(v for k, v in (r["tiles_by_particle_count"] or {}).items() if int(k) < r["particles"])
+        out.append(f"| {r['particles']} | {r['file_bytes']:,} | {r['file_bpp']:.4f} | {r['coded_nats_per_digit']:.2f} | "
+                   f"{r['compress_seconds']:.1f} | {r['decompress_seconds']:.1f} | "
+                   f"{fewer if r['particles'] > 1 else '—'} | {r['payload_less_coded_bits']:.0f} |")
+    first = {r["particles"]: r["first_digits_coded_bits"] for r in subset["runs"]}
+    out += ["", "Initial bits. One digit alone is coded as by coder 1 (the first tile gets no bits back), "
+            f"{', '.join(f'S = {k}: {v} bytes' for k, v in subset['one_digit_file_bytes'].items())} (coder 5 stores S "
+            "in 2 more header bytes). The first tiles of an archive get fewer particles while the coder holds few "
+            "bits; the bits coded for the first 10 and 100 digits: "
+            + "; ".join(f"S = {k}: {v['10']:.0f} and {v['100']:.0f}" for k, v in first.items())
+            + ". *Payload − coded* is what the file pays beyond the tiles' charges: the particle counts, pops "
+            "beyond what the coder held, and the coder's rounding.", "",
+            "Commands: `OPENBLAS_NUM_THREADS=1 python -m benchmarks.particles --particles 1 4 16 --json "
+            "docs/results/particles_10000.json`, `... --particles 64 --json docs/results/particles_10000_s64.json`, "
+            "`... --limit 1000 --particles 1 4 16 64 --json docs/results/particles_1000.json`.", ""]
     return out
 
 

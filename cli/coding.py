@@ -16,6 +16,7 @@ import numpy as np
 from darncodec.cli.main import main
 from darncodec.cli.options import (device_option, human_bytes, limits_from, limits_options, progress_bar, quiet_warnings,
                                    verbosity_options)
+from darncodec.coding.container import MAX_PARTICLES
 from darncodec.coding.limits import Limits
 from darncodec.errors import FormatError, InputError
 from darncodec.fileio import (
@@ -95,14 +96,19 @@ glyph_model_option = click.option("--glyph-model", default=None,
 @click.option("--coding", type=click.Choice(["symbols", "adaptive", "static", "adaptive-tiles"]), default=None,
               help="How to code (docs/coding.md); default: symbols (page-adaptive mixing after the symbol "
                    "stage) when the model has a local visible layer and an input is a page of at least 64 "
-                   "tiles, else static.")
+                   "tiles (coder 3 where no page has a dictionary), else static with particles.")
+@click.option("--particles", type=click.IntRange(1, MAX_PARTICLES), default=None,
+              help="Monte Carlo bits-back: code each tile with up to S importance samples of its latent "
+                   "code, so that the file approaches the model's -log p instead of its -ELBO (slower as S "
+                   "grows; 1 = one sample, as --static). Default: 16 where the images are coded with the "
+                   "model alone (not with --adaptive, nor on pages, which are coded adaptively).")
 @glyph_model_option
 @device_option
 @verbosity_options
 @limits_options
 @_cleaned_on_signal
-def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, glyph_model,
-                     device, verbose, quiet, **limit_options) -> None:
+def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, particles,
+                     glyph_model, device, verbose, quiet, **limit_options) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
@@ -132,6 +138,12 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     for target in targets:
         if target is not None:
             check_writable(target, force)
+    if particles not in (None, 1) and (adaptive or coding not in (None, "static")):
+        raise InputError("--particles codes with the model alone; it cannot be combined with --adaptive or --coding")
+    if coding is None and (adaptive is not None or particles is not None):
+        coding = "adaptive" if adaptive else "particles" if (particles or 1) > 1 else "static"
+    elif coding == "static" and (particles or 1) > 1:
+        coding = "particles"
     chosen = coding_model(model, device)
     jobs = []
     for target, group in zip(targets, groups):
@@ -141,7 +153,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     for target, group, images, in_bytes in jobs:
         with progress_bar(f"compress {target or '-'}", quiet) as progress:
             data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                            coding=coding or (None if adaptive is None else "adaptive" if adaptive else "static"),
+                            coding=coding, particles=particles if coding == "particles" else None,
                             glyph_model=glyph_model, progress=progress, limits=limits)
         if target:
             write_bytes(target, data, force)
@@ -336,7 +348,7 @@ def info_command(inputs, as_json, model, glyph_model, device, **limit_options) -
             [None] * len(header.images)
         summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
-                   "coding": header.coding,
+                   "coding": header.coding, "particles": header.particles,
                    "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
                                "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
                               for i, bits in zip(header.images, costs)]}
@@ -345,9 +357,10 @@ def info_command(inputs, as_json, model, glyph_model, device, **limit_options) -
             continue
         pixels = sum(i.height * i.width for i in header.images)
         overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
+        particles = f" (up to {header.particles} particles per tile)" if header.coding == "particles" else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
                    f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
-                   f"{summary['coding']} coding, {len(header.images)} image(s){overall}")
+                   f"{summary['coding']} coding{particles}, {len(header.images)} image(s){overall}")
         for image in summary["images"]:
             cost = ("bits per image need the model: pass --model" if image["bits"] is None else
                     f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")

@@ -16,13 +16,15 @@ import numpy as np
 from darncodec.coding import container, stored
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_SYMBOLS, CODER_TILED, CODINGS
+from darncodec.coding.container import (CODER_PARTICLES, CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_SYMBOLS,
+                                        CODER_TILED, CODINGS, MAX_PARTICLES)
 from darncodec.coding.groups import pop_group, push_group
 from darncodec.coding.limits import DEFAULT_LIMITS, Limits
 from darncodec.coding.mixing.raster import RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 from darncodec.coding.network.integer_model import IntegerDARN
 from darncodec.coding.network.quantize import check_coding_tables
+from darncodec.coding.particles import DEFAULT_PARTICLES, decode_tiles, encode_tiles
 from darncodec.coding.tiling import (
     GROUP_TILES,
     adaptive_groups,
@@ -87,19 +89,22 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
 
 def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel | None = None,
              names: Sequence[str] | None = None, device: str = "cpu", max_batch: int = MAX_BATCH,
-             with_costs: bool = False, coding: str | None = None,
+             with_costs: bool = False, coding: str | None = None, particles: int | None = None,
              glyph_model: str | ModelFile | CodingModel | None = None, progress: Progress | None = None,
              limits: Limits = DEFAULT_LIMITS):
     """One archive for ``images`` (2-D 0/1 arrays, 1 = ink), chained through one AnsCoder.
 
-    ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "adaptive" sharpens them
-    by page-adaptive mixing in page raster order (coding.mixing.raster); "symbols" adds the symbol
-    stage on pages (coding.symbols: the page's recurring shapes coded once, placed, and the page
-    coded with the predicted page as context); "adaptive-tiles" is the earlier mixing tile position
-    by tile position (coding.mixing.tiled). By default "symbols" where the model allows it (a local
-    visible layer) and some image has at least GROUP_TILES tiles, else "static". "stored" (coder 6)
-    writes the raw bits, no model; the default (None) falls back to it where the coded payload would
-    be larger than the raw bits. ``limits``: what one archive may hold (checked before coding).
+    ``coding`` (container.CODINGS): "static" codes the DARN's probabilities; "particles" too, with up
+    to ``particles`` importance samples of h per tile (Monte Carlo bits-back, coding.particles;
+    DEFAULT_PARTICLES by default); "adaptive" sharpens them by page-adaptive mixing in page raster
+    order (coding.mixing.raster); "symbols" adds the symbol stage on pages (coding.symbols: the
+    page's recurring shapes coded once, placed, and the page coded with the predicted page as
+    context); "adaptive-tiles" is the earlier mixing tile position by tile position
+    (coding.mixing.tiled). By default "symbols" where the model allows it (a local visible layer)
+    and some image has at least GROUP_TILES tiles ("adaptive" where no page has a dictionary), else
+    "particles" ("static" with one particle). "stored" (coder 6) writes the raw bits, no model; the
+    default (None) falls back to it where the coded payload would be larger than the raw bits.
+    ``limits``: what one archive may hold (checked before coding).
     ``with_costs`` also returns each image's coded cost in bits: the sum over its tiles of
     -log2 p(x|h) - log2 p(h) + log2 q(h|x) for the h actually used (p(x|h) after mixing), plus a
     page's dictionary and placements. ``glyph_model`` codes the dictionaries (dictionary_model).
@@ -119,7 +124,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     limits.check_archive([bits.shape for bits in images], (tile_h, tile_w))
     cut = [to_tiles(bits, tile_h, tile_w, np.uint8) for bits in images]   # 1 byte a pixel; int64 per batch
     tiles_per_image = [len(c[0]) for c in cut]
-    coder_id = _coder_id(coding, coder_model, tiles_per_image)
+    coder_id, particles = _coder_id(coding, coder_model, tiles_per_image, particles)
     symbols = {}
     if coder_id == CODER_SYMBOLS:   # each page's dictionary; by default, coder 3 where no page has one
         symbols = {i: choose_symbols(bits, coder_model.network.prob_table) for i, bits in enumerate(images)
@@ -131,14 +136,16 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     del cut   # its tiles live on in tiles and masks: held once (9 bytes per coded pixel), not twice
     coder = constriction.stream.stack.AnsCoder()
     codec = BitsBackCodec(coder_model.network)
+    glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
     if coder_id == CODER_STATIC:
         costs = np.zeros(len(tiles))
         for start, stop in batch_schedule(len(tiles), max_batch):
             costs[start:stop] = codec.push(coder, tiles[start:stop].astype(np.int64), masks[start:stop], start > 0)
             if progress:
                 progress(stop, len(tiles))
+    elif coder_id == CODER_PARTICLES:
+        costs = encode_tiles(coder, coder_model.network, tiles.astype(np.int64), masks, particles, max_batch)
     else:
-        glyphs = dictionary_model(coder_model, glyph_model, device) if coder_id == CODER_SYMBOLS else None
         coder, costs = _push_adaptive(coder, codec, coder_model, coder_id, images, tiles, masks, tiles_per_image,
                                       max_batch, glyphs, symbols, progress)
     words = coder.get_compressed()
@@ -147,7 +154,7 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     header = container.Header(coder_model.file.hash, (tile_h, tile_w), max_batch,
                               [container.ImageEntry(name, *bits.shape) for name, bits in zip(names, images)],
                               container.pixel_crc(images), coder_id,
-                              glyphs.file.hash if coder_id == CODER_SYMBOLS else "")
+                              glyphs.file.hash if glyphs else "", particles)
     data = container.pack(header, words)
     if with_costs:
         return data, [float(part.sum()) for part in np.split(costs, np.cumsum(tiles_per_image)[:-1])]
@@ -226,15 +233,25 @@ def _stored_archive(images: list[np.ndarray], names: list[str], with_costs: bool
     return (data, [float(bits.size) for bits in images]) if with_costs else data
 
 
-def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int]) -> int:
+def _coder_id(coding: str | None, model: CodingModel, tiles_per_image: list[int],
+              particles: int | None) -> tuple[int, int]:
+    """(coder id, S) for a coding name and particle count (S = 1 but for coder 5)."""
     if coding is None:  # adaptive mixing pays on pages; on small images (digits) it costs time and gains little
-        coding = "symbols" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else "static"
+        coding = "symbols" if model.can_adapt and max(tiles_per_image, default=0) >= GROUP_TILES else \
+            "particles" if (particles or DEFAULT_PARTICLES) > 1 else "static"
     ids = {name: coder for coder, name in CODINGS.items()}
     if coding not in ids:
         raise InputError(f"unknown coding {coding!r} (choose from {', '.join(ids)})")
-    if ids[coding] != CODER_STATIC and not model.can_adapt:
+    if ids[coding] not in (CODER_STATIC, CODER_PARTICLES) and not model.can_adapt:
         raise ModelError(f"{model.file.source}: adaptive mixing needs a model with a local visible layer")
-    return ids[coding]
+    if ids[coding] != CODER_PARTICLES:
+        if particles not in (None, 1):
+            raise InputError(f"{coding} coding has one particle per tile (particles: the 'particles' coding)")
+        return ids[coding], 1
+    particles = DEFAULT_PARTICLES if particles is None else particles
+    if not 1 <= particles <= MAX_PARTICLES:
+        raise InputError(f"particles must be 1 to {MAX_PARTICLES}, not {particles}")
+    return CODER_PARTICLES, particles
 
 
 def read_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> container.Header:
@@ -307,6 +324,8 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
                 tiles[start:stop], coder = codec.pop(coder, masks[start:stop], start > 0)
                 if progress:
                     progress(len(tiles) - start, len(tiles))
+        elif header.coder == CODER_PARTICLES:
+            tiles[:] = decode_tiles(coder, chosen.network, masks, header.particles, header.max_batch)
         else:
             coder = _pop_adaptive(coder, codec, chosen, header, shapes, tiles, masks, tiles_per_image, glyphs,
                                   progress)
@@ -395,4 +414,4 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
     names, images = zip(*decompress(data, chosen, device, glyphs, limits=limits)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
-                    coding=header.coding, glyph_model=glyphs, limits=limits)[1]
+                    coding=header.coding, particles=header.particles, glyph_model=glyphs, limits=limits)[1]

@@ -431,3 +431,24 @@ def test_static_and_adaptive_coding(tmp_path, model):
     fails(["compress", "-m", "mnist16", "--adaptive", "-o", tmp_path / "x.darn", tmp_path / "a.png"],
           needle="local visible layer")
     assert not (tmp_path / "x.darn").exists()
+
+
+def test_particles_option(tmp_path, model):
+    """--particles S writes coder 5 with S stored (info shows it); 1 is static coding; --adaptive
+    with particles is refused."""
+    from darncodec.coding.particles import DEFAULT_PARTICLES
+
+    write_bilevel(tmp_path / "a.png", bits(30, 20, seed=5))
+    ok(["compress", "-m", model, "--particles", "3", "-o", tmp_path / "p.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--particles", "1", "-o", tmp_path / "s.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "a.png"])
+    assert json.loads(ok(["info", "--json", tmp_path / "p.darn"]).stdout)["particles"] == 3
+    assert json.loads(ok(["info", "--json", tmp_path / "s.darn"]).stdout)["coding"] == "static"
+    assert json.loads(ok(["info", "--json", tmp_path / "d.darn"]).stdout)["particles"] == DEFAULT_PARTICLES
+    ok(["decompress", "-m", model, "-o", tmp_path / "p.png", tmp_path / "p.darn"])
+    np.testing.assert_array_equal(read_bilevel(tmp_path / "p.png")[0][1], bits(30, 20, seed=5))
+    fails(["compress", "-m", model, "--adaptive", "--particles", "4", "-o", tmp_path / "x.darn", tmp_path / "a.png"],
+          needle="--particles")
+    assert run(["compress", "-m", model, "--particles", "0", "-o", tmp_path / "x.darn", tmp_path / "a.png"]).exit_code == 2
+    assert f"Default: {DEFAULT_PARTICLES} " in ok(["compress", "--help"]).stdout.replace("\n", " ")
+    assert not (tmp_path / "x.darn").exists()

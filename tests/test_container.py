@@ -38,7 +38,8 @@ def model(tiny_model_path):
 
 @pytest.fixture(scope="module")
 def archive(model) -> bytes:
-    return codec.compress(sample_images(), model, NAMES, coding="static")  # coded, though noise is stored by default
+    """Coder 1 (static coding), whose layout the tests below read field by field."""
+    return codec.compress(sample_images(), model, NAMES, coding="static")
 
 
 @pytest.fixture(scope="module")

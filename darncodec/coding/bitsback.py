@@ -52,17 +52,21 @@ class BitsBackCodec:
     def __init__(self, model: IntegerDARN) -> None:
         self.model = model
 
-    def _posterior(self, x: np.ndarray, draw_for) -> list[np.ndarray]:
+    def draw_posterior(self, x: np.ndarray, draw_for, context: np.ndarray | None = None) -> list[np.ndarray]:
+        """h(1), ..., h(L) from q(h|x), each unit's value from ``draw_for()`` (a fresh draw per layer:
+        popper(coder) pops them, most_likely takes the mode). ``context``: the encoder's context of
+        h(1) given x, where the caller has it (coding.particles: the particles of a tile share it)."""
         m, hs, below = self.model, [], x
         for k in range(len(m.config.latent)):
-            below = m.decode_autoregressive(m.encoder_context(k, below), m.encoder_ar if k == 0 else None, draw_for())
+            below = m.decode_autoregressive(m.encoder_context(k, below) if k or context is None else context,
+                                            m.encoder_ar if k == 0 else None, draw_for())
             hs.append(below)
         return hs
 
     def bits_back_expected(self, x: np.ndarray) -> float:
         """About how many bits a pop of h ~ q(h|x) takes from the coder for this batch: the entropy of
         q's conditionals along its mode."""
-        hs = self._posterior(x, lambda: most_likely)
+        hs = self.draw_posterior(x, lambda: most_likely)
         return float(sum(binary_entropy(p).sum() for p in posterior_probabilities(self.model, x, hs)))
 
     def push(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True,
@@ -78,12 +82,20 @@ class BitsBackCodec:
             probs = mixed(np.zeros(x.shape, np.int64))
             push(coder, x, probs, mask, stage.order)
             return information_bits(x, probs, mask)
-        hs = self._posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
+        hs = self.draw_posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         probs = tile_probabilities(self.model, x, hs, None if stage is None else mixed)
         push(coder, x, probs.visible, mask, None if stage is None else stage.order)
         for h, p in zip(hs, probs.prior):
             push(coder, h, p)
         return tile_costs(x, mask, hs, probs, bits_back)
+
+    def pop_prior(self, coder, tiles: int) -> list[np.ndarray]:
+        """Pop h(L), ..., h(1) of ``tiles`` tiles under the prior (decoder step 1); returns h(1) .. h(L)."""
+        m = self.model
+        hs: list[np.ndarray | None] = [None] * len(m.config.latent)
+        for k in reversed(range(len(hs))):
+            hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
+        return hs
 
     def pop(self, coder, mask: np.ndarray, bits_back: bool = True, stage: VisibleStage | None = None,
             latent: bool = True) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]:
@@ -91,9 +103,7 @@ class BitsBackCodec:
         m, tiles = self.model, len(mask)
         if not latent:
             return stage.decode(coder, m, None)
-        hs: list[np.ndarray | None] = [None] * len(m.config.latent)
-        for k in reversed(range(len(hs))):
-            hs[k] = m.decode_autoregressive(m.latent_context(k, hs, tiles), m.latent_ar[k], popper(coder))
+        hs = self.pop_prior(coder, tiles)
         if stage is None:
             x = m.decode_visible(m.visible_context(hs), popper(coder, mask))
         else:

@@ -6,7 +6,8 @@
     5       1     coder id: constriction AnsCoder, 32-bit words, Bernoulli perfect=False, with p(x|h)
                   1: the DARN's table probabilities, 2: after page-adaptive mixing tile position by
                   tile position (coding.mixing.tiled), 3: after page-adaptive mixing in page raster order
-                  (coding.mixing.raster), 6: stored, the raw bits (coding.stored)
+                  (coding.mixing.raster), 5: Monte Carlo bits-back with S particles (coding.particles),
+                  6: stored, the raw bits (coding.stored)
     6       1     coder precision in bits (24)
     7       1     constriction major.minor (high nibble major, low nibble minor: 0x05 for 0.5)
     8       32    sha256 content hash of the model
@@ -14,6 +15,7 @@
     44      4     largest batch of tiles
     48      4     length T of the image table
     (52     32    coder 4 only: sha256 content hash of the dictionary model; the offsets below move by 32)
+    (52     2     coder 5 only: S, the most particles per tile (u16); the fields below move 2 bytes on)
     52      T     image table: one byte saying how the rest is stored (0 raw, 1 zlib, 2 xz), then the
                   number of images and per image: how many leading bytes its name shares with the
                   previous name, the length of the rest, the rest (UTF-8), height, width; all
@@ -42,14 +44,16 @@ from darncodec.errors import FormatError
 
 MAGIC = b"DARN"
 VERSION = 1
-CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_SYMBOLS = 1, 2, 3, 4
+CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_SYMBOLS, CODER_PARTICLES = 1, 2, 3, 4, 5
 CODER_STORED = 6   # the images' raw bits, no model (coding.stored)
 CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive",
-           CODER_SYMBOLS: "symbols", CODER_STORED: "stored"}   # names users see
+           CODER_SYMBOLS: "symbols", CODER_PARTICLES: "particles", CODER_STORED: "stored"}   # names users see
+MAX_PARTICLES = 1024   # coder 5's largest S (keeps every sum of integer weights below 2**34)
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
 _FIXED = struct.Struct("<4sBBBB32sHHII")
 _TRAILER = struct.Struct("<QIII")
+_PARTICLES = struct.Struct("<H")
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Header:
     pixel_crc: int = 0
     coder: int = CODER_STATIC
     dictionary_hash: str = ""   # coder 4: the model that codes the pages' dictionaries (may be model_hash)
+    particles: int = 1            # coder 5: S, the most particles per tile
 
     @property
     def coding(self) -> str:
@@ -80,6 +85,12 @@ class Header:
     @property
     def needs_model(self) -> bool:
         return self.coder != CODER_STORED
+
+
+def _coder_fields(coder: int) -> int:
+    """Bytes of the coder's own header fields after the fixed header (coder 4: the dictionary model's
+    hash; coder 5: S)."""
+    return {CODER_SYMBOLS: 32, CODER_PARTICLES: _PARTICLES.size}.get(coder, 0)
 
 
 def pixel_crc(images: list[np.ndarray]) -> int:
@@ -168,17 +179,16 @@ def _read_image_table(table: bytes, limits: Limits, tile: tuple[int, int]) -> li
     return images
 
 
-def _extra_size(coder: int) -> int:
-    """Bytes between the fixed header and the image table: coder 4's dictionary model hash."""
-    return 32 if coder == CODER_SYMBOLS else 0
-
-
 def pack(header: Header, words: np.ndarray) -> bytes:
     table = _image_table(header.images)
     payload = np.asarray(words, dtype="<u4").tobytes()
-    extra = bytes.fromhex(header.dictionary_hash) if header.coder == CODER_SYMBOLS else b""
     head = _FIXED.pack(MAGIC, VERSION, header.coder, PRECISION, CONSTRICTION_VERSION,
-                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table)) + extra + table
+                       bytes.fromhex(header.model_hash), *header.tile, header.max_batch, len(table))
+    if header.coder == CODER_SYMBOLS:
+        head += bytes.fromhex(header.dictionary_hash)
+    elif header.coder == CODER_PARTICLES:
+        head += _PARTICLES.pack(header.particles)
+    head += table
     head += struct.pack("<QII", len(payload) // 4, zlib.crc32(payload), header.pixel_crc)
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
@@ -197,7 +207,7 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Header, np.nda
     _, _, coder, precision, cversion, model_hash, th, tw, max_batch, table_size = _FIXED.unpack_from(data)
     if coder not in CODINGS or (precision, cversion >> 4) != (PRECISION, CONSTRICTION_VERSION >> 4):
         raise FormatError(f"coder settings {coder}/{precision}/{cversion:#x} are not supported")
-    table_at = _FIXED.size + _extra_size(coder)
+    table_at = _FIXED.size + _coder_fields(coder)
     trailer_at = table_at + table_size
     if len(data) < trailer_at + _TRAILER.size:
         raise FormatError("truncated .darn file (header cut short)")
@@ -219,8 +229,11 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Header, np.nda
         raise FormatError("damaged .darn header (zero size)")
     if coder == CODER_STORED and (model_hash.hex(), (th, tw), max_batch) != (STORED_HASH, STORED_TILE, STORED_BATCH):
         raise FormatError("damaged .darn header (a stored archive names a model)")
-    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder,
-                    data[_FIXED.size:table_at].hex())
+    particles = _PARTICLES.unpack_from(data, _FIXED.size)[0] if coder == CODER_PARTICLES else 1
+    if not 1 <= particles <= MAX_PARTICLES:
+        raise FormatError(f"damaged .darn header ({particles} particles; 1 to {MAX_PARTICLES} are allowed)")
+    dictionary = data[_FIXED.size:table_at].hex() if coder == CODER_SYMBOLS else ""
+    header = Header(model_hash.hex(), (th, tw), max_batch, images, pixels_crc, coder, dictionary, particles)
     return header, np.frombuffer(payload, dtype="<u4").astype(np.uint32)
 
 
@@ -229,4 +242,4 @@ def header_size(data: bytes) -> int:
     if len(data) < _FIXED.size or data[:4] != MAGIC:
         raise FormatError("not a .darn file (bad magic bytes or header cut short)")
     fields = _FIXED.unpack_from(data)
-    return _FIXED.size + _extra_size(fields[2]) + fields[-1] + _TRAILER.size
+    return _FIXED.size + _coder_fields(fields[2]) + fields[-1] + _TRAILER.size

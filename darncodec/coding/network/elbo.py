@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from darncodec.coding.network.fixed_point import TABLE_HALF, table_index
 from darncodec.coding.network.integer_model import IntegerDARN
 
 
@@ -23,23 +24,45 @@ class TileProbabilities:
     prior: list[np.ndarray]       # p(h(k) | layers above)
 
 
-def posterior_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray]) -> list[np.ndarray]:
+@dataclass
+class TileIndices:
+    """The probability table's index (0 .. 4096) of every coded unit of a batch of tiles, given x
+    and h: P(1) = prob_table[index] / 2**24 (TileProbabilities, and the integer costs of
+    coding.particles)."""
+
+    posterior: list[np.ndarray]   # q(h(k) | h(k-1)), h(0) = x
+    visible: np.ndarray           # p(x | h)
+    prior: list[np.ndarray]       # p(h(k) | layers above)
+
+
+def posterior_indices(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray],
+                      context: np.ndarray | None = None) -> list[np.ndarray]:
+    """``context``: the encoder's context of h(1) given x, where the caller has it."""
     below = [x] + hs[:-1]
-    return [net.probabilities(net.autoregressive_logits(net.encoder_context(k, below[k]),
-                                                        net.encoder_ar if k == 0 else None, h))
+    return [table_index(net.autoregressive_logits(net.encoder_context(k, below[k]) if k or context is None else context,
+                                                  net.encoder_ar if k == 0 else None, h))
             for k, h in enumerate(hs)]
+
+
+def posterior_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray]) -> list[np.ndarray]:
+    return [net.table[i] for i in posterior_indices(net, x, hs)]
+
+
+def tile_indices(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray],
+                 context: np.ndarray | None = None) -> TileIndices:
+    visible = table_index(net.visible_logits(net.visible_context(hs), x))
+    prior = [table_index(net.autoregressive_logits(net.latent_context(k, hs, len(x)), net.latent_ar[k], h))
+             for k, h in enumerate(hs)]
+    return TileIndices(posterior_indices(net, x, hs, context), visible, prior)
 
 
 def tile_probabilities(net: IntegerDARN, x: np.ndarray, hs: list[np.ndarray],
                        visible_stage: Callable[[np.ndarray], np.ndarray] | None = None) -> TileProbabilities:
     """``visible_stage`` turns the DARN's grid logits of p(x|h) into the probabilities that are coded
     (page-adaptive mixing, coding.mixing.tiled); by default the probability table's."""
-    posterior = posterior_probabilities(net, x, hs)
-    grid = net.grid_logits(net.visible_logits(net.visible_context(hs), x))
-    visible = net.grid_probabilities(grid) if visible_stage is None else visible_stage(grid)
-    prior = [net.probabilities(net.autoregressive_logits(net.latent_context(k, hs, len(x)), net.latent_ar[k], h))
-             for k, h in enumerate(hs)]
-    return TileProbabilities(posterior, visible, prior)
+    index = tile_indices(net, x, hs)
+    visible = net.table[index.visible] if visible_stage is None else visible_stage(index.visible - TABLE_HALF)
+    return TileProbabilities([net.table[i] for i in index.posterior], visible, [net.table[i] for i in index.prior])
 
 
 def information_bits(values: np.ndarray, probs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
