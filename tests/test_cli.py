@@ -441,7 +441,10 @@ def test_particles_option(tmp_path, model):
     write_bilevel(tmp_path / "a.png", bits(30, 20, seed=5))
     ok(["compress", "-m", model, "--particles", "3", "-o", tmp_path / "p.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "--particles", "1", "-o", tmp_path / "s.darn", tmp_path / "a.png"])
-    ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "a.png"])
+    plain = np.zeros((30, 20), np.uint8)
+    plain[10:20, 5:15] = 1   # not noise: by default it is coded (with particles), not stored
+    write_bilevel(tmp_path / "c.png", plain)
+    ok(["compress", "-m", model, "-o", tmp_path / "d.darn", tmp_path / "c.png"])
     assert json.loads(ok(["info", "--json", tmp_path / "p.darn"]).stdout)["particles"] == 3
     assert json.loads(ok(["info", "--json", tmp_path / "s.darn"]).stdout)["coding"] == "static"
     assert json.loads(ok(["info", "--json", tmp_path / "d.darn"]).stdout)["particles"] == DEFAULT_PARTICLES
