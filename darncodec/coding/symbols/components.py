@@ -104,8 +104,10 @@ def select_symbols(found: Components, placement_bits: float = PLACEMENT_BITS) ->
     copies and e edge pixels enters when the raster coder's bits for its copies after the first,
     EDGE_BITS * e * (n - 1), exceed its placements', placement_bits * n, and its shape's on the
     sheet, SHEET_EDGE_BITS * e; none enters where their gains add up to less than MIN_GAIN_BITS."""
-    gain = {}
+    gain = {key: -1.0 for key, copies in found.members.items() if len(copies) < 2}   # a shape seen once never pays
     for key, copies in found.members.items():
+        if len(copies) < 2:
+            continue
         edges = _edge_pixels(key)
         gain[key] = EDGE_BITS * edges * (len(copies) - 1) - placement_bits * len(copies) - SHEET_EDGE_BITS * edges
     worth = sum(max(value, 0) for value in gain.values()) >= MIN_GAIN_BITS
