@@ -139,7 +139,7 @@ def glyph_tiles(tile_h: int, tile_w: int, paths: list[str] | None = None, max_ti
     glyphs = default_glyphs() if paths is None else \
         image_glyphs(bits for _, bits in iter_inputs(paths, threshold))
     tiles = glyph_tiles_of(glyphs, tile_h, tile_w, max_side)
-    _, first = np.unique(tiles.reshape(len(tiles), -1), axis=0, return_index=True)
+    _, first = np.unique(tiles.reshape(len(tiles), tile_h * tile_w), axis=0, return_index=True)
     tiles = tiles[np.sort(first)]
     if max_tiles is not None and len(tiles) > max_tiles:
         keep = np.sort(np.random.default_rng(seed).choice(len(tiles), max_tiles, replace=False))

@@ -91,6 +91,11 @@ def test_training_corpus_of_glyphs_defaults_to_32x32(tmp_path):
     write_bilevel(tmp_path / "page.png", page)
     train, valid, tile = load_training_corpus(f"glyphs:{tmp_path / 'page.png'}")
     assert tile == (32, 32) and train.shape[1] == valid.shape[1] == 1024 and len(valid) >= 1
+    with pytest.raises(InputError, match="after 'glyphs:'"):
+        load_training_corpus("glyphs:")
+    write_bilevel(tmp_path / "blank.png", np.zeros((50, 50), np.uint8))
+    with pytest.raises(InputError, match="0 distinct glyph"):
+        load_training_corpus(f"glyphs:{tmp_path / 'blank.png'}")
 
 
 @needs_fonts

@@ -41,8 +41,12 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
         from darncodec.corpora import glyphs
 
         tile = tile or glyphs.TILE
-        data = glyphs.glyph_tiles(tile[0], tile[1], name[7:].split(",") if ":" in name else None,
-                                  max_tiles=max_tiles, seed=seed, threshold=threshold)
+        paths = [path for path in name[7:].split(",") if path] if ":" in name else None
+        if paths == []:
+            raise InputError("corpus glyphs: give image files or folders after 'glyphs:'")
+        data = glyphs.glyph_tiles(tile[0], tile[1], paths, max_tiles=max_tiles, seed=seed, threshold=threshold)
+        if len(data) < 2:
+            raise InputError(f"corpus {name}: {len(data)} distinct glyph(s); training needs at least 2")
         train, valid = _split_off_valid(data.reshape(len(data), -1), 0.05, seed)
         return train, valid, tile
     if name == "binarized_mnist":
