@@ -113,16 +113,20 @@ def omniglot_pages(per_page: int = 300, seed: int = 0) -> Iterator[np.ndarray]:
         yield page
 
 
+def scanned_files() -> list[Path]:
+    """The non-test bilevel_docs image files (never the CCITT pages), sorted by folder and name."""
+    root = data_root() / "bilevel_docs"
+    return [path for folder in ("leptonica", "viewfax", "jbigkit_examples") for path in sorted((root / folder).iterdir())
+            if path.suffix.lower() in {".png", ".tif", ".tiff", ".pbm"}]
+
+
 def scanned_images() -> Iterator[np.ndarray]:
     """The non-test bilevel_docs images (grey or colour ones binarised at 0.5)."""
     from darncodec.imageio import read_bilevel
 
-    root = data_root() / "bilevel_docs"
-    for folder in ("leptonica", "viewfax", "jbigkit_examples"):
-        for path in sorted((root / folder).iterdir()):
-            if path.suffix.lower() in {".png", ".tif", ".tiff", ".pbm"}:
-                for _, bits in read_bilevel(path, threshold=0.5):
-                    yield bits
+    for path in scanned_files():
+        for _, bits in read_bilevel(path, threshold=0.5):
+            yield bits
 
 
 def document_images(rendered: int = 40, seed: int = 0) -> Iterator[np.ndarray]:

@@ -26,6 +26,9 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
     ``uci/NAME``: a binary UCI set's train and valid splits, as 1 x D tiles.
     ``documents``: the documents corpus of darncodec.corpora.documents (scans and line art that are
     not test pages, rendered text pages, Omniglot handwriting), cut into ``tile``-sized tiles, 5% held out.
+    ``glyphs``: the glyph corpus of darncodec.corpora.glyphs (font glyphs and the glyphs of the non-test
+    scans), ``glyphs:PATHS`` the glyphs cut from those images, each at the top-left of a ``tile``
+    (default 32x32), 5% held out.
     anything else: image files, folders or .npz arrays (comma-separated), cut into ``tile``-sized
     tiles (at most ``max_tiles``, a seeded random subset; ``threshold`` binarises grey images), 5%
     held out.
@@ -34,6 +37,18 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
     from darncodec.corpora import documents, mnist, tiles, uci
 
     del corpora
+    if name == "glyphs" or name.startswith("glyphs:"):
+        from darncodec.corpora import glyphs
+
+        tile = tile or glyphs.TILE
+        paths = [path for path in name[7:].split(",") if path] if ":" in name else None
+        if paths == []:
+            raise InputError("corpus glyphs: give image files or folders after 'glyphs:'")
+        data = glyphs.glyph_tiles(tile[0], tile[1], paths, max_tiles=max_tiles, seed=seed, threshold=threshold)
+        if len(data) < 2:
+            raise InputError(f"corpus {name}: {len(data)} distinct glyph(s); training needs at least 2")
+        train, valid = _split_off_valid(data.reshape(len(data), -1), 0.05, seed)
+        return train, valid, tile
     if name == "binarized_mnist":
         return mnist.load_binarized_mnist("train"), mnist.load_binarized_mnist("valid"), (28, 28)
     if name == "mnist":
