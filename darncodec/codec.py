@@ -189,7 +189,7 @@ def read_header(data: bytes) -> container.Header:
     return container.unpack(data)[0]
 
 
-def _model_for(header: container.Header, model, device: str) -> CodingModel:
+def model_for(header: container.Header, model, device: str) -> CodingModel:
     if isinstance(model, CodingModel):
         chosen = model
     elif model is None:
@@ -212,7 +212,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
                device: str = "cpu") -> list[tuple[str, np.ndarray]]:
     """(name, image) for every image of an archive; any damage is a FormatError, never a wrong image."""
     header, words = container.unpack(data)
-    chosen = _model_for(header, model, device)
+    chosen = model_for(header, model, device)
     tile_h, tile_w = header.tile
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
     masks = np.concatenate(masks_per_image) if masks_per_image else np.zeros((0, tile_h * tile_w), bool)
@@ -262,7 +262,7 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     """Each image's share of an archive, in bits, found by decoding it and coding it again
     (coding is deterministic, so this retraces exactly what the encoder did)."""
     header = read_header(data)
-    chosen = _model_for(header, model, device)
+    chosen = model_for(header, model, device)
     names, images = zip(*decompress(data, chosen, device)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,
                     coding=header.coding)[1]
