@@ -244,9 +244,10 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
         if images:
             _write_images(targets, [bits for _, bits in images], suffix, folder)
         for item in restored.lost:
-            click.echo(f"darncodec: error: {'<stdin>' if path == '-' else path}: image {item.index + 1} lost: "
-                       f"{item.reason}", err=True)
-            lost = True
+            for index in item.images:
+                click.echo(f"darncodec: error: {'<stdin>' if path == '-' else path}: image {index + 1} lost: "
+                           f"{item.reason}", err=True)
+                lost = True
     if lost:
         sys.exit(1)
 

@@ -57,14 +57,14 @@ class Segment:
         return range(self.first, self.first + self.count)
 
     def describe(self, total: int) -> str:
-        shown = [i + 1 for i in self.images]
-        which = f"image {shown[0]}" if len(shown) == 1 else f"images {shown[0]}-{shown[-1]}" if shown else "no images"
+        first, last = self.first + 1, self.first + self.count
+        which = f"image {first}" if self.count == 1 else f"images {first}-{last}" if self.count else "no images"
         return f"segment {self.number + 1} of {total} ({which})"
 
 
 @dataclass(frozen=True)
 class Lost:
-    index: int        # archive index of the image, from 0
+    images: range     # archive indices of the images lost, from 0
     reason: str
 
 
@@ -206,6 +206,8 @@ def segments(data: bytes) -> list[Segment]:
     found, offset, first = [], crc_at + 4, 0
     template = data[:4] + bytes([container.VERSION])
     for number, (coder, count, lead_in, size) in enumerate(entries):
+        if count > (1 if lead_in else SEGMENT_PIXELS):   # a segment holds a page, or small images within its budget
+            raise FormatError(f"damaged .darn index (segment {number + 1} claims {count} images)")
         found.append(Segment(number, first, count, coder, lead_in,
                              template + bytes([coder]) + data[6:SHARED] + data[offset:offset + size]))
         offset, first = offset + size, first + count
@@ -248,7 +250,7 @@ def decompress_many(archives: Sequence[bytes], model: str | ModelFile | codec.Co
             total = sum(s.count for s in found)
             if wanted is not None and wanted.last >= total:
                 raise InputError(f"no image {wanted.last + 1}: the archive holds {total}")
-            needed = [s for s in found if wanted is None or any(i in wanted for i in s.images)]
+            needed = [s for s in found if wanted is None or wanted.overlaps(s.images)]
             chosen = _model_for(found[0], coding_model(model, device) if isinstance(model, ModelRef) else model, device)
         except DarnError as err:
             plans.append(err)
@@ -269,7 +271,8 @@ def decompress_many(archives: Sequence[bytes], model: str | ModelFile | codec.Co
             if isinstance(outcome, FormatError):
                 reason = f"{segment.describe(count)}: {outcome}"
                 error = error or FormatError(reason)
-                restored.lost += [Lost(i, reason) for i in segment.images if wanted is None or i in wanted]
+                restored.lost += [Lost(part, reason) for part in
+                                  ([segment.images] if wanted is None else wanted.within(segment.images))]
                 continue
             restored.images += [(i, name, bits) for i, (name, bits) in zip(segment.images, outcome)
                                 if wanted is None or i in wanted]
@@ -286,6 +289,14 @@ class _Pages:
 
     def __contains__(self, index: int) -> bool:
         return any(index in r for r in self.ranges)
+
+    def within(self, images: range) -> list[range]:
+        """The parts of ``images`` (a step-1 range) that are asked for."""
+        parts = (range(max(r.start, images.start), min(r.stop, images.stop)) for r in self.ranges)
+        return [part for part in parts if part]
+
+    def overlaps(self, images: range) -> bool:
+        return bool(self.within(images))
 
 
 def _decompress_segment(task) -> list[tuple[str, np.ndarray]] | FormatError:

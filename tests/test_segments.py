@@ -122,7 +122,7 @@ def test_damage_stays_in_its_segment(archive, model, images, number) -> None:
         segments.decompress(bytes(damaged), model)
     restored = segments.decompress(bytes(damaged), model, keep_going=True)
     lost = list(found[number].images)
-    assert [item.index for item in restored.lost] == lost
+    assert [i for item in restored.lost for i in item.images] == lost
     assert all(f"segment {number + 1} of 4" in item.reason for item in restored.lost)
     assert [i for i, _, _ in restored.images] == [i for i in range(5) if i not in lost]
     for i, _, bits in restored.images:
@@ -133,7 +133,7 @@ def test_truncated_archive_keeps_its_first_segments(archive, model, images) -> N
     cut = archive[:_segment_at(archive, 2) + 5]
     restored = segments.decompress(cut, model, keep_going=True)
     assert [i for i, _, _ in restored.images] == [0, 1, 2]
-    assert [item.index for item in restored.lost] == [3, 4]
+    assert [i for item in restored.lost for i in item.images] == [3, 4]
     with pytest.raises(FormatError, match="truncated"):
         segments.decompress(cut, model)
 
@@ -152,19 +152,45 @@ def test_every_index_byte_is_checked(archive, model) -> None:
             segments.decompress(archive[:cut], model, keep_going=True)
 
 
+def _with_index(archive: bytes, change) -> bytes:
+    """The archive with its index entries (coder, count, lead-in, size) passed through ``change``,
+    behind a valid index checksum."""
+    size = int.from_bytes(archive[48:52], "little")
+    entries = [[s.coder, s.count, int(s.lead_in), len(s.data) - segments.SHARED] for s in segments.segments(archive)]
+    change(entries)
+    index = container.varint(len(entries)) + b"".join(container.varint(v) for entry in entries for v in entry)
+    head = archive[:48] + len(index).to_bytes(4, "little") + index
+    return head + zlib.crc32(head).to_bytes(4, "little") + archive[52 + size + 4:]
+
+
 def test_index_that_disagrees_with_its_segment(archive, model) -> None:
     """An index rewritten behind a valid checksum (a count or lead-in that its segment contradicts)
     is damage in that segment, never a wrong image."""
-    index_at, size = 52, int.from_bytes(archive[48:52], "little")
-    index = bytearray(archive[index_at:index_at + size])
-    assert index[1:3] == bytes([container.CODER_RASTER, 1])   # segment 1: coder 3, one image
-    for change in ((2, 2), (3, 0)):   # two images; no lead-in
-        changed = bytearray(index)
-        changed[change[0]] = change[1]
-        head = archive[:index_at] + bytes(changed)
-        data = head + zlib.crc32(head).to_bytes(4, "little") + archive[index_at + size + 4:]
-        with pytest.raises(FormatError, match="segment 1"):
-            segments.decompress(data, model)
+    assert _with_index(archive, lambda entries: None) == archive
+
+    def three_small_images(entries):   # segment 2 holds two
+        entries[1][1] = 3
+
+    def no_lead_in(entries):           # segment 1 has one
+        entries[0][2] = 0
+
+    for change, where in ((three_small_images, "segment 2 of 4"), (no_lead_in, "segment 1 of 4")):
+        with pytest.raises(FormatError, match=where):
+            segments.decompress(_with_index(archive, change), model)
+
+
+def test_index_claiming_too_many_images(archive, model) -> None:
+    """A segment holds one page or small images within SEGMENT_PIXELS, so an index that claims more
+    (behind a valid checksum) is refused before anything is listed or allocated for them."""
+    def many(entries):
+        entries[1][1] = segments.SEGMENT_PIXELS + 1
+
+    def two_pages(entries):
+        entries[0][1] = 2
+
+    for change in (many, two_pages):
+        with pytest.raises(FormatError, match="claims"):
+            segments.decompress(_with_index(archive, change), model, keep_going=True)
 
 
 def test_version_one_archives_read_as_one_segment(model, images) -> None:
@@ -207,3 +233,12 @@ def golden_images() -> list[tuple[str, np.ndarray]]:
     (_, text), = read_bilevel(SAMPLES / "text.png")
     (_, digit), = read_bilevel(SAMPLES / "digit.png")
     return [("text.png", text), ("digit.png", digit), ("page.png", np.tile(text, (7, 2)))]
+
+
+@pytest.mark.parametrize("name", ["text-docs-v1-static.darn", "digit-mnist-v1-static.darn", "text-docs-adaptive.darn"])
+def test_golden_version_one_archives_read_as_one_segment(name) -> None:
+    data = (GOLDEN / name).read_bytes()
+    restored = segments.decompress(data)
+    expected = codec.decompress(data)
+    assert [(n, b.tolist()) for _, n, b in restored.images] == [(n, b.tolist()) for n, b in expected]
+    assert segments.image_costs(data) == pytest.approx(codec.image_costs(data))
