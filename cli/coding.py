@@ -354,13 +354,13 @@ def info_command(inputs, as_json, model, device) -> None:
                    f"format version {data[4]}, {len(described)} segment(s)")
         images = iter(summary["images"])
         for info, segment in zip(described, summary["segments"]):
-            if data[4] != 1:
-                last = segment["first_image"] + segment["images"] - 1
-                click.echo(f"  segment {info.segment.number + 1}: images {segment['first_image']}-{last}, "
-                           f"{segment['coding']} coding, {segment['bytes']} bytes ({segment['payload_bytes']} payload)")
+            if data[4] == VERSION:   # a version-1 archive is one segment, the file itself
+                click.echo(f"  segment {info.segment.number + 1}: {info.segment.which}, {segment['coding']} coding, "
+                           f"{segment['bytes']} bytes ({segment['payload_bytes']} payload)")
             for number, image in zip(info.segment.images, images):
                 cost = ("bits per image need the model: pass --model" if image["bits"] is None else
                         f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
-                click.echo(f"    {number + 1}. {image['name']}: {image['width']}x{image['height']}, {cost}")
+                indent = "    " if data[4] == VERSION else "  "
+                click.echo(f"{indent}{number + 1}. {image['name']}: {image['width']}x{image['height']}, {cost}")
     if as_json:
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))

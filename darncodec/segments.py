@@ -56,10 +56,14 @@ class Segment:
     def images(self) -> range:
         return range(self.first, self.first + self.count)
 
-    def describe(self, total: int) -> str:
+    @property
+    def which(self) -> str:
+        """Its images as a user counts them: 'image 3', 'images 4-9' or 'no images'."""
         first, last = self.first + 1, self.first + self.count
-        which = f"image {first}" if self.count == 1 else f"images {first}-{last}" if self.count else "no images"
-        return f"segment {self.number + 1} of {total} ({which})"
+        return f"image {first}" if self.count == 1 else f"images {first}-{last}" if self.count else "no images"
+
+    def describe(self, total: int) -> str:
+        return f"segment {self.number + 1} of {total} ({self.which})"
 
 
 @dataclass(frozen=True)

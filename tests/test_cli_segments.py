@@ -79,7 +79,7 @@ def test_info_lists_segments(book, model) -> None:
     assert all(s["lead_in"] and s["coding"] == "adaptive" for s in summary["segments"])
     assert len(summary["images"]) == 4 and all(i["bits"] > 0 for i in summary["images"])
     text = ok(["info", "-m", model, archive]).stdout.splitlines()
-    assert "4 segment(s)" in text[0] and text[1].strip().startswith("segment 1: images 1-1, adaptive coding")
+    assert "4 segment(s)" in text[0] and text[1].strip().startswith("segment 1: image 1, adaptive coding")
 
 
 def test_jobs_give_the_same_bytes(book, tmp_path, model) -> None:
