@@ -4,21 +4,16 @@ an archive to the same bytes as one process, maps over files on an fsspec file s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 fsspec = pytest.importorskip("fsspec")
 
 from darncodec import cluster, segments  # noqa: E402
 from darncodec.imageio import read_bilevel_bytes, write_bilevel  # noqa: E402
-
-DARNCODEC = str(Path(sys.executable).parent / "darncodec")
+from test_cli import fails, ok  # noqa: E402
 
 
 def picture(seed: int, shape=(40, 72)) -> np.ndarray:
@@ -65,6 +60,8 @@ def test_map_over_object_store_paths(client, tiny_model_path) -> None:
 
 
 def test_command_line_scheduler(client, tiny_model_path, tmp_path) -> None:
+    """`darncodec compress/decompress --scheduler` (in this process: its own Client to the cluster's
+    TCP address); one archive per file of scans/ in out/, the same bytes as without the cluster."""
     scans, out = tmp_path / "scans", tmp_path / "out"
     scans.mkdir()
     out.mkdir()
@@ -72,18 +69,11 @@ def test_command_line_scheduler(client, tiny_model_path, tmp_path) -> None:
         write_bilevel(scans / f"p{i}.png", picture(20 + i), "png")
     address = client.scheduler.address
     model = ["-m", str(tiny_model_path)]
-    run = subprocess.run([DARNCODEC, "compress", "--scheduler", address, *model, str(scans), "-o", f"{out}/"],
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    ok(["compress", "--scheduler", address, *model, scans, "-o", f"{out}/"])
     assert sorted(p.name for p in out.iterdir()) == ["p0.darn", "p1.darn", "p2.darn"]
-    local = subprocess.run([DARNCODEC, "compress", "-j", "1", *model, str(scans / "p1.png"), "-c"], capture_output=True)
-    assert (out / "p1.darn").read_bytes() == local.stdout
-    run = subprocess.run([DARNCODEC, "decompress", "--scheduler", address, *model, str(out / "p2.darn")],
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    local = ok(["compress", "-j", "1", *model, scans / "p1.png", "-c"]).stdout_bytes
+    assert (out / "p1.darn").read_bytes() == local
+    ok(["decompress", "--scheduler", address, *model, out / "p2.darn"])
     np.testing.assert_array_equal(read_bilevel_bytes((out / "p2.png").read_bytes(), "p2.png")[0][1], picture(22))
-    nowhere = subprocess.run([DARNCODEC, "compress", "--scheduler", "tcp://127.0.0.1:9", *model,
-                              str(scans / "p0.png"), "-c"], capture_output=True, text=True, timeout=120,
-                             env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
-    assert nowhere.returncode == 1 and nowhere.stderr.startswith("darncodec: error:")
-    assert len(nowhere.stderr.strip().splitlines()) == 1
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        fails(["compress", "--scheduler", "tcp://127.0.0.1:9", *model, scans / "p0.png", "-c"])
