@@ -46,7 +46,8 @@ def processes(jobs: int | None, tasks: int, pixels: int) -> Iterator[Executor | 
         yield pool
 
 
-def executor(jobs: int | None, tasks: int, pixels: int, scheduler: str | None = None) -> contextlib.AbstractContextManager:
+def executor(jobs: int | None, tasks: int, pixels: int,
+             scheduler: str | None = None) -> contextlib.AbstractContextManager:
     """Where `compress` and `decompress` run their segments: on the Dask cluster at ``scheduler``
     (darncodec.cluster), else in ``processes``."""
     if scheduler is None:

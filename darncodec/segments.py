@@ -138,7 +138,8 @@ def compress_many(archives: Sequence[tuple[Sequence[np.ndarray], Sequence[str] |
         shapes = [_shape(bits, name) for bits, name in zip(images, names)]
         for part in plan(shapes, chosen.tile):
             lead_in = wants_lead_in(chosen, coding, [shapes[i] for i in part])
-            tasks.append((sent, [images[i] for i in part], [names[i] for i in part], device, coding, max_batch, lead_in))
+            tasks.append((sent, [images[i] for i in part], [names[i] for i in part], device, coding, max_batch,
+                          lead_in))
             layout.append((len(part), lead_in))
         layout.append(None)   # end of this archive
     coded = iter(_map(executor, _compress_segment, tasks))
@@ -223,7 +224,8 @@ def segments(data: bytes) -> list[Segment]:
 def _read_index(index: bytes) -> list[tuple[int, int, bool, int]]:
     reader = container.VarintReader(index)
     entries = [(reader.varint(), reader.varint(), reader.varint(), reader.varint()) for _ in range(reader.varint())]
-    if reader.offset != len(index) or not entries or any(lead_in > 1 for _, _, lead_in, _ in entries):
+    if reader.offset != len(index) or not entries or \
+            any(coder > 255 or lead_in > 1 for coder, _, lead_in, _ in entries):
         raise ValueError("not an index")
     return [(coder, count, bool(lead_in), size) for coder, count, lead_in, size in entries]
 

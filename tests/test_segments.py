@@ -188,6 +188,11 @@ def test_index_claiming_too_many_images(archive, model) -> None:
     def two_pages(entries):
         entries[0][1] = 2
 
+    def coder_beyond_a_byte(entries):
+        entries[2][0] = 300
+
+    with pytest.raises(FormatError, match="damaged .darn index"):
+        segments.decompress(_with_index(archive, coder_beyond_a_byte), model, keep_going=True)
     for change in (many, two_pages):
         with pytest.raises(FormatError, match="claims"):
             segments.decompress(_with_index(archive, change), model, keep_going=True)
