@@ -14,11 +14,11 @@ import click
 import numpy as np
 
 from darncodec.cli.main import main
-from darncodec.cli.options import (device_option, human_bytes, limits_from, limits_options, progress_bar, quiet_warnings,
-                                   verbosity_options)
+from darncodec.cli.options import (device_option, human_bytes, jobs_option, limits_from, limits_options,
+                                   parse_pages, progress_bar, quiet_warnings, scheduler_option, verbosity_options)
 from darncodec.coding.container import MAX_PARTICLES
 from darncodec.coding.limits import Limits
-from darncodec.errors import FormatError, InputError
+from darncodec.errors import DarnError, FormatError, InputError
 from darncodec.fileio import (
     Terminated,
     check_writable,
@@ -81,7 +81,9 @@ glyph_model_option = click.option("--glyph-model", default=None,
 
 @main.command("compress")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write one archive of all inputs here.")
+@click.option("-o", "--output", type=click.Path(),
+              help="Write one archive of all inputs here; or, an existing folder or a name ending in '/', "
+                   "one archive per input file (a folder's files each) into that folder.")
 @click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write the archive to standard output.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-m", "--model", default=None, help="Embedded model name or model file (default: the default model).")
@@ -103,25 +105,33 @@ glyph_model_option = click.option("--glyph-model", default=None,
                    "grows; 1 = one sample, as --static). Default: 16 where the images are coded with the "
                    "model alone (not with --adaptive, nor on pages, which are coded adaptively).")
 @glyph_model_option
+@jobs_option
+@scheduler_option
 @device_option
 @verbosity_options
 @limits_options
 @_cleaned_on_signal
 def compress_command(inputs, output, to_stdout, force, model, threshold, as_json, adaptive, coding, particles,
-                     glyph_model, device, verbose, quiet, **limit_options) -> None:
+                     glyph_model, jobs, scheduler, device, verbose, quiet, **limit_options) -> None:
     """Compress bilevel images to .darn archives (INPUT.png -> INPUT.darn; '-' reads stdin).
 
     Each input gets its own archive beside it unless -o (one archive of all inputs) or -c
     (one archive on standard output) is given; inputs are kept. Without --adaptive/--static, an
     archive the model would make larger than the images' raw bits stores the raw bits instead.
     """
-    from darncodec.codec import coding_model, compress
+    from darncodec.codec import coding_model
+    from darncodec.parallel import executor
+    from darncodec.segments import compress_many
 
     quiet_warnings(quiet)
     limits = limits_from(limit_options)
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
-    if output or to_stdout or inputs == ("-",):
+    if jobs and scheduler:
+        raise InputError("-j and --scheduler cannot be combined")
+    if output and (output.endswith("/") or Path(output).is_dir()):  # one archive per input file, in a folder
+        targets, groups = _into_folder(inputs, Path(output))
+    elif output or to_stdout or inputs == ("-",):
         targets = [output or None]
         groups = [list(inputs)]
     else:  # one archive beside each input; '-' (stdin) goes to stdout
@@ -145,16 +155,20 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     elif coding == "static" and (particles or 1) > 1:
         coding = "particles"
     chosen = coding_model(model, device)
-    jobs = []
+    work = []
     for target, group in zip(targets, groups):
         read = [_read_input(path, threshold, limits) for path in group]
-        jobs.append((target, group, [image for images, _ in read for image in images], sum(size for _, size in read)))
+        work.append((target, group, [image for images, _ in read for image in images], sum(size for _, size in read)))
+    pixels = sum(bits.size for _, _, images, _ in work for _, bits in images)
+    options = {"particles": particles if coding == "particles" else None, "glyph_model": glyph_model,
+               "limits": limits}
+    with executor(jobs, sum(len(images) for _, _, images, _ in work), pixels, scheduler) as pool, \
+            progress_bar("compress", quiet or pool is not None) as progress:
+        archives = compress_many([([bits for _, bits in images], [_archive_name(n) for n, _ in images])
+                                  for _, _, images, _ in work], chosen, device, coding, executor=pool,
+                                 options=options if pool is not None else {**options, "progress": progress})
     reports = []
-    for target, group, images, in_bytes in jobs:
-        with progress_bar(f"compress {target or '-'}", quiet) as progress:
-            data = compress([bits for _, bits in images], chosen, [_archive_name(n) for n, _ in images], device,
-                            coding=coding, particles=particles if coding == "particles" else None,
-                            glyph_model=glyph_model, progress=progress, limits=limits)
+    for (target, group, images, in_bytes), data in zip(work, archives):
         if target:
             write_bytes(target, data, force)
         else:
@@ -176,23 +190,43 @@ def _say(name: str, in_bytes: int, out_bytes: int, output: str) -> None:
     click.echo(f"{name} : {ratio} ({human_bytes(in_bytes)} => {human_bytes(out_bytes)}, {output})", err=True)
 
 
+def _into_folder(inputs: tuple[str, ...], folder: Path) -> tuple[list[str], list[list[str]]]:
+    """Targets and inputs for -o FOLDER: every input file (a folder: each image file in it) to
+    FOLDER/<stem>.darn."""
+    from darncodec.imageio import folder_files
+
+    if "-" in inputs:
+        raise InputError("'-' cannot be compressed into a folder")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    files = [str(file) for path in inputs for file in (folder_files(Path(path)) if Path(path).is_dir() else [path])]
+    targets = [str(folder / Path(file).with_suffix(SUFFIX).name) for file in files]
+    if len(set(targets)) != len(targets):
+        clash = next(t for t in targets if targets.count(t) > 1)
+        raise InputError(f"{clash}: two inputs would be compressed to it")
+    return targets, [[file] for file in files]
+
+
 def _report(target: str, images, data: bytes, chosen) -> dict:
     from darncodec.coding.network.elbo import negative_elbo_bits
     from darncodec.coding.tiling import to_tiles
-    from darncodec.codec import payload_bytes, read_header
+    from darncodec.segments import describe
 
+    described = describe(data)
+    codings = {info.header.coding for info in described}
+    payload = sum(info.payload_bytes for info in described)
     rng = np.random.default_rng(0)
     pixels = sum(bits.size for _, bits in images)
     elbo = 0.0
     for _, bits in images:
         tiles, mask = to_tiles(bits, *chosen.tile)
         elbo += negative_elbo_bits(chosen.network, tiles, mask, rng).sum()
-    return {"output": target, "coding": read_header(data).coding,
+    return {"output": target, "coding": codings.pop() if len(codings) == 1 else "mixed", "segments": len(described),
             "images": len(images), "pixels": int(pixels), "bytes": len(data),
-            "payload_bytes": payload_bytes(data), "bits_per_pixel": 8 * len(data) / pixels,
-            "payload_bits_per_pixel": 8 * payload_bytes(data) / pixels,
+            "payload_bytes": payload, "bits_per_pixel": 8 * len(data) / pixels,
+            "payload_bits_per_pixel": 8 * payload / pixels,
             "elbo_bits": float(elbo), "elbo_bits_per_pixel": float(elbo / pixels),
-            "bytes_over_elbo": 8 * payload_bytes(data) / elbo if elbo > 0 else None}
+            "bytes_over_elbo": 8 * payload / elbo if elbo > 0 else None}
 
 
 def _safe_stem(name: str) -> str:
@@ -224,19 +258,27 @@ def _output_suffix(fmt: str | None, output: str | None, folder: bool) -> str:
 @click.option("--format", "fmt", type=click.Choice(["png", "pbm", "tif"]), default=None,
               help="Output format (default: from -o's extension, else png).")
 @click.option("-m", "--model", default=None, help="Model file, when the archive's model is not embedded.")
+@click.option("--pages", default=None, metavar="LIST",
+              help="Restore only these images, numbered from 1 (e.g. 3,10-12); only their segments are decoded.")
+@click.option("--keep-going", is_flag=True,
+              help="Restore every intact image of a damaged archive, name each lost one, and exit with status 1.")
 @glyph_model_option
+@jobs_option
+@scheduler_option
 @device_option
 @verbosity_options
 @limits_options
 @_cleaned_on_signal
-def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model, device, verbose, quiet,
-                       **limit_options) -> None:
+def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep_going, glyph_model, jobs, scheduler,
+                       device, verbose, quiet, **limit_options) -> None:
     """Restore the images of .darn archives, bit-exact (NAME.darn -> NAME.png).
 
-    An archive of several images becomes a folder (NAME/00000-FIRST.png, ...); inputs are kept.
+    An archive of several images becomes a folder (NAME/00000-FIRST.png, ...; the number is the
+    image's place in the archive, from 0); inputs are kept.
     """
-    from darncodec.codec import decompress
     from darncodec.imageio import write_bilevel
+    from darncodec.parallel import executor
+    from darncodec.segments import decompress_many
 
     quiet_warnings(quiet)
     limits = limits_from(limit_options)
@@ -244,10 +286,17 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
         raise InputError("-o takes one input archive")
     if output and to_stdout:
         raise InputError("-o and -c cannot be combined")
-    for path in inputs:
-        data = _read_archive(path)
-        with progress_bar(f"decompress {path}", quiet) as progress:
-            images = _named(path, lambda: decompress(data, model, device, glyph_model, progress, limits))
+    if jobs and scheduler:
+        raise InputError("-j and --scheduler cannot be combined")
+    archives = [_read_archive(path) for path in inputs]
+    work = [_work(data) for data in archives]
+    with executor(jobs, sum(tasks for tasks, _ in work), sum(pixels for _, pixels in work), scheduler) as pool:
+        results = decompress_many(archives, model, device, parse_pages(pages), keep_going, pool,
+                                  options={"glyph_model": glyph_model, "limits": limits})
+    lost = False
+    for path, data, result in zip(inputs, archives, results):
+        restored = _named(path, lambda: _raise_or_return(result))
+        images = [(name, bits) for _, name, bits in restored.images]
         if to_stdout or (path == "-" and not output):
             if len(images) != 1:
                 raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
@@ -258,7 +307,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
             if verbose:
                 _say("<stdin>" if path == "-" else path, len(data), len(image.getvalue()), "<stdout>")
             continue
-        into_folder = len(images) != 1 or bool(output and Path(output).is_dir())
+        into_folder = len(images) != 1 or (restored.total > 1 and not output) or bool(output and Path(output).is_dir())
         suffix = _output_suffix(fmt, output, into_folder)
         if not into_folder:
             targets = [Path(output) if output else Path(path).with_suffix(suffix)]
@@ -267,18 +316,44 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, glyph_model
             folder = Path(output) if output else Path(path).with_suffix("")
             if folder.exists() and not folder.is_dir():
                 raise InputError(f"{folder}: exists and is not a folder")
-            if len(images) == 1:
+            if restored.total == 1:
                 stem = Path(path).stem if path != "-" else _safe_stem(images[0][0])
                 targets = [folder / f"{stem}{suffix}"]
             else:
-                targets = [folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, (name, _) in enumerate(images)]
+                targets = [folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, name, _ in restored.images]
         if folder is None or folder.is_dir():  # a folder still to be made holds nothing to overwrite
             for target in targets:
                 check_writable(target, force)
-        _write_images(targets, [bits for _, bits in images], suffix, folder)
-        if verbose:
-            _say("<stdin>" if path == "-" else path, len(data), sum(target.stat().st_size for target in targets),
-                 str(targets[0]) if folder is None else str(folder))
+        if images:
+            _write_images(targets, [bits for _, bits in images], suffix, folder)
+            if verbose:
+                _say("<stdin>" if path == "-" else path, len(data), sum(target.stat().st_size for target in targets),
+                     str(targets[0]) if folder is None else str(folder))
+        for item in restored.lost:
+            for index in item.images:
+                click.echo(f"darncodec: error: {'<stdin>' if path == '-' else path}: image {index + 1} lost: "
+                           f"{item.reason}", err=True)
+                lost = True
+    if lost:
+        sys.exit(1)
+
+
+def _work(data: bytes) -> tuple[int, int]:
+    """Segments and pixels of an archive (one segment and no pixels where it cannot be read: its
+    error comes when it is decoded)."""
+    from darncodec.segments import describe
+
+    try:
+        described = describe(data)
+    except DarnError:
+        return 1, 0
+    return len(described), sum(i.height * i.width for info in described for i in info.header.images)
+
+
+def _raise_or_return(result):
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:
@@ -331,39 +406,55 @@ def _read_archive(path: str) -> bytes:
 @device_option
 @limits_options
 def info_command(inputs, as_json, model, glyph_model, device, **limit_options) -> None:
-    """Print the header of .darn archives and each image's bits per pixel.
+    """Print the header of .darn archives, their segments and each image's bits per pixel.
 
     Per-image bits are measured by decoding the archive and retracing its coding, which needs the
     archive's model (embedded, or given with --model); without it only the header is shown."""
-    from darncodec.codec import image_costs, payload_bytes, read_header
+    from darncodec.segments import SHARED, VERSION, describe, image_costs
     from darncodec.zoo import find_by_hash
 
     limits = limits_from(limit_options)
     summaries = []
     for path in inputs:
         data = _read_archive(path)
-        header = _named(path, lambda: read_header(data, limits))
+        described = _named(path, lambda: describe(data, limits))
+        header = described[0].header
+        entries = [entry for info in described for entry in info.header.images]
+        codings = {info.header.coding for info in described}
         known = model is not None or not header.needs_model or find_by_hash(header.model_hash) is not None
-        costs = _named(path, lambda: image_costs(data, model, device, glyph_model, limits)) if known else \
-            [None] * len(header.images)
-        summary = {"file": path, "bytes": len(data), "payload_bytes": payload_bytes(data),
+        costs = _named(path, lambda: image_costs(data, model, device, glyph_model=glyph_model, limits=limits)) \
+            if known else [None] * len(entries)
+        summary = {"file": path, "bytes": len(data), "payload_bytes": sum(i.payload_bytes for i in described),
                    "model_hash": header.model_hash, "tile": list(header.tile), "max_batch": header.max_batch,
-                   "coding": header.coding, "particles": header.particles,
+                   "coding": codings.pop() if len(codings) == 1 else "mixed", "version": data[4],
+                   "particles": header.particles,
+                   "segments": [{"first_image": info.segment.first + 1, "images": info.segment.count,
+                                 "coding": info.header.coding,
+                                 "bytes": len(info.segment.data) - (SHARED if data[4] == VERSION else 0),
+                                 "payload_bytes": info.payload_bytes, "lead_in": info.segment.lead_in}
+                                for info in described],
                    "images": [{"name": i.name, "height": i.height, "width": i.width, "bits": bits,
                                "bits_per_pixel": None if bits is None else bits / (i.height * i.width)}
-                              for i, bits in zip(header.images, costs)]}
+                              for i, bits in zip(entries, costs)]}
         summaries.append(summary)
         if as_json:
             continue
-        pixels = sum(i.height * i.width for i in header.images)
+        pixels = sum(i.height * i.width for i in entries)
         overall = f", {8 * len(data) / pixels:.4f} bits/pixel overall" if pixels else ""
         particles = f" (up to {header.particles} particles per tile)" if header.coding == "particles" else ""
         click.echo(f"{path}: {len(data)} bytes ({summary['payload_bytes']} payload), model {header.model_hash[:16]}, "
                    f"tile {header.tile[0]}x{header.tile[1]}, batches up to {header.max_batch}, "
-                   f"{summary['coding']} coding{particles}, {len(header.images)} image(s){overall}")
-        for image in summary["images"]:
-            cost = ("bits per image need the model: pass --model" if image["bits"] is None else
-                    f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
-            click.echo(f"  {image['name']}: {image['width']}x{image['height']}, {cost}")
+                   f"{summary['coding']} coding{particles}, {len(entries)} image(s){overall}, "
+                   f"format version {data[4]}, {len(described)} segment(s)")
+        images = iter(summary["images"])
+        for info, segment in zip(described, summary["segments"]):
+            if data[4] == VERSION:   # a version-1 archive is one segment, the file itself
+                click.echo(f"  segment {info.segment.number + 1}: {info.segment.which}, {segment['coding']} coding, "
+                           f"{segment['bytes']} bytes ({segment['payload_bytes']} payload)")
+            for number, image in zip(info.segment.images, images):
+                cost = ("bits per image need the model: pass --model" if image["bits"] is None else
+                        f"{image['bits']:.0f} bits, {image['bits_per_pixel']:.4f} bits/pixel")
+                indent = "    " if data[4] == VERSION else "  "
+                click.echo(f"{indent}{number + 1}. {image['name']}: {image['width']}x{image['height']}, {cost}")
     if as_json:
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))

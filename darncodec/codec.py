@@ -258,7 +258,7 @@ def read_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> container.Heade
     return container.unpack(data, limits)[0]
 
 
-def _model_for(header: container.Header, model, device: str) -> CodingModel:
+def model_for(header: container.Header, model, device: str) -> CodingModel:
     if isinstance(model, CodingModel):
         chosen = model
     elif model is None:
@@ -304,7 +304,7 @@ def decompress(data: bytes, model: str | ModelFile | CodingModel | None = None,
     header, words = container.unpack(data, limits)
     if header.coder == CODER_STORED:
         return _checked(header, stored.unpack(words, [(i.height, i.width) for i in header.images]))
-    chosen = _model_for(header, model, device)
+    chosen = model_for(header, model, device)
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
     tile_h, tile_w = header.tile
     masks_per_image = [tile_masks(i.height, i.width, tile_h, tile_w) for i in header.images]
@@ -410,7 +410,7 @@ def image_costs(data: bytes, model: str | ModelFile | CodingModel | None = None,
     if not header.needs_model:  # stored: each image costs its pixels (decoded all the same, to find damage)
         decompress(data, limits=limits)
         return [float(i.height * i.width) for i in header.images]
-    chosen = _model_for(header, model, device)
+    chosen = model_for(header, model, device)
     glyphs = _dictionary_model_for(header, chosen, glyph_model, device) if header.coder == CODER_SYMBOLS else None
     names, images = zip(*decompress(data, chosen, device, glyphs, limits=limits)) if header.images else ((), ())
     return compress(list(images), chosen, list(names), device, header.max_batch, with_costs=True,

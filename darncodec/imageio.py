@@ -319,12 +319,17 @@ def _readable_extensions() -> set[str]:
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
 
-def _folder_images(folder: Path, threshold: float | None, max_pixels: int) -> Iterator[Bilevel]:
+def folder_files(folder: Path) -> list[Path]:
+    """The image files directly inside ``folder``, sorted by name (an InputError if there are none)."""
     extensions = _readable_extensions()
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions)
     if not files:
         raise InputError(f"{folder}: folder holds no image files")
-    for file in files:
+    return files
+
+
+def _folder_images(folder: Path, threshold: float | None, max_pixels: int) -> Iterator[Bilevel]:
+    for file in folder_files(folder):
         yield from read_bilevel(file, threshold, max_pixels)
 
 

@@ -272,10 +272,12 @@ def test_info(tmp_path, model):
     write_bilevel(tmp_path / "b.png", bits(3, 5, seed=16))
     archive = tmp_path / "set.darn"
     ok(["compress", "-m", model, "--static", "-o", archive, tmp_path / "a.png", tmp_path / "b.png"])
-    from darncodec.codec import compress, payload_bytes, read_header
+    from darncodec.codec import compress
+    from darncodec.segments import describe, payload_bytes
 
     data = archive.read_bytes()
-    header = read_header(data)
+    (segment,) = describe(data)   # two small images: one segment
+    header = segment.header
     _, costs = compress([bits(16, 24, seed=15), bits(3, 5, seed=16)], model, ["a.png", "b.png"], with_costs=True,
                         coding="static")
     assert len(costs) == 2 and sum(costs) > 0
@@ -284,8 +286,9 @@ def test_info(tmp_path, model):
     text = ok(["info", "-m", model, archive]).stdout
     assert f"{len(data)} bytes" in text and header.model_hash[:16] in text and "tile 8x8" in text
     lines = text.splitlines()
-    assert len(lines) == 3
-    for line, entry, cost in zip(lines[1:], header.images, costs, strict=True):
+    assert len(lines) == 4 and "format version 2, 1 segment(s)" in lines[0]
+    assert lines[1].strip().startswith("segment 1: images 1-2")
+    for line, entry, cost in zip(lines[2:], header.images, costs, strict=True):
         assert entry.name in line and f"{entry.width}x{entry.height}" in line
         assert f"{cost / (entry.width * entry.height):.4f} bits/pixel" in line
     summary = json.loads(ok(["info", "-m", model, "--json", archive]).stdout)

@@ -100,7 +100,7 @@ def pixel_crc(images: list[np.ndarray]) -> int:
     return crc
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     out = bytearray()
     while True:
         byte, value = value & 0x7F, value >> 7
@@ -109,7 +109,7 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-class _Reader:
+class VarintReader:
     def __init__(self, data: bytes) -> None:
         self.data, self.offset = data, 0
 
@@ -139,12 +139,12 @@ class _Reader:
 def _image_table(images: list[ImageEntry]) -> bytes:
     """Names front-coded (bytes shared with the previous name, then the rest), sizes; stored raw,
     zlib- or xz-compressed, whichever is smallest (first byte: 0, 1 or 2)."""
-    parts, previous = [_varint(len(images))], b""
+    parts, previous = [varint(len(images))], b""
     for image in images:
         name = image.name.encode("utf-8", "replace")  # a file name Python could not decode keeps a '?'
         shared = len(os.path.commonprefix([previous, name]))
-        parts += [_varint(shared), _varint(len(name) - shared), name[shared:],
-                  _varint(image.height), _varint(image.width)]
+        parts += [varint(shared), varint(len(name) - shared), name[shared:],
+                  varint(image.height), varint(image.width)]
         previous = name
     raw = b"".join(parts)
     return min((bytes([0]) + raw, bytes([1]) + zlib.compress(raw, 9),
@@ -158,7 +158,7 @@ def _read_image_table(table: bytes, limits: Limits, tile: tuple[int, int]) -> li
     """The images of the table, each held to ``limits`` as soon as it is read."""
     if not table:
         raise IndexError("empty image table")
-    reader = _Reader(inflate(table[0], table[1:], limits.max_table_bytes))
+    reader = VarintReader(inflate(table[0], table[1:], limits.max_table_bytes))
     count = reader.varint()
     limits.check_count(count)
     if count * _ENTRY_BYTES > reader.left():

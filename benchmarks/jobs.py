@@ -1,0 +1,80 @@
+"""Issue 12: pages per second of `darncodec compress -j N` and `decompress -j N` (whole processes, worker
+start-up included) on 16 pages rendered by the documents corpus recipe (corpora/documents.py, seed 1,
+1728 x 2376 at 200 dpi), one archive of 16 segments; checks that the archive and the restored pages are
+the same byte for byte for every N. The machine's load (os.getloadavg) is reported beside each run: other
+processes on the cores slow the runs with more workers most.
+
+    python -m benchmarks.jobs [--pages 16] [--jobs 1,2] [--repeats 1] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.mnist_archive import machine
+from darncodec.corpora.documents import rendered_pages
+from darncodec.imageio import write_bilevel
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=16)
+    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per N; the fastest is reported")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    darncodec = [str(Path(sys.executable).parent / "darncodec")]   # the installed command
+    report = {"machine": machine(), "pages": args.pages, "runs": []}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "pages").mkdir()
+        for i, bits in enumerate(rendered_pages(args.pages, seed=1)):
+            write_bilevel(root / "pages" / f"page{i:03d}.png", bits, "png")
+        archives, restored = set(), set()
+        for jobs in map(int, args.jobs.split(",")):
+            for repeat in range(args.repeats):
+                archive, out = root / f"set-{jobs}-{repeat}.darn", root / f"out-{jobs}-{repeat}"
+                load = os.getloadavg()[0]
+                packing = timed([*darncodec, "compress", "-j", str(jobs), str(root / "pages"), "-o", str(archive)])
+                unpacking = timed([*darncodec, "decompress", "-j", str(jobs), str(archive), "-o", str(out)])
+                archives.add(archive.read_bytes())
+                restored.add(tuple(path.read_bytes() for path in sorted(out.iterdir())))
+                run = {"jobs": jobs, "repeat": repeat, "load_before": round(load, 2),
+                       "load_after": round(os.getloadavg()[0], 2), "compress_seconds": round(packing, 2),
+                       "decompress_seconds": round(unpacking, 2),
+                       "compress_pages_per_second": round(args.pages / packing, 3),
+                       "decompress_pages_per_second": round(args.pages / unpacking, 3),
+                       "archive_bytes": archive.stat().st_size}
+                report["runs"].append(run)
+                print(json.dumps(run), flush=True)
+        report["identical_archives"] = len(archives) == 1
+        report["identical_pages"] = len(restored) == 1
+    best = {}
+    for run in report["runs"]:
+        for way in ("compress", "decompress"):
+            key = (way, run["jobs"])
+            best[key] = max(best.get(key, 0), run[f"{way}_pages_per_second"])
+    report["best_pages_per_second"] = {f"{way} -j {jobs}": rate for (way, jobs), rate in sorted(best.items())}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    if not (report["identical_archives"] and report["identical_pages"]):
+        sys.exit("outputs differ between job counts")
+
+
+if __name__ == "__main__":
+    main()

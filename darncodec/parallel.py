@@ -1,0 +1,57 @@
+"""Processes on this machine for `-j/--jobs N`: a concurrent.futures executor that darncodec.segments
+maps segments over (spawned workers, so it is safe whatever threads the parent runs)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+MIN_PIXELS = 1 << 23   # by default, less work than this (two fax pages) is done in this process: starting a
+                       # worker (a new Python that imports torch and loads the model) takes seconds
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _one_thread_each() -> None:
+    """Worker set-up: N workers share the cores, so each runs torch on one thread (the coding is exact
+    integer arithmetic, so the bytes do not depend on threads)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def workers(jobs: int | None, tasks: int, pixels: int) -> int:
+    """How many workers: ``jobs``, at most one per task; by default (None) every available core, or
+    one where there are fewer than MIN_PIXELS pixels to code."""
+    if jobs is None:
+        jobs = available_cores() if pixels >= MIN_PIXELS else 1
+    return max(1, min(jobs, tasks))
+
+
+@contextlib.contextmanager
+def processes(jobs: int | None, tasks: int, pixels: int) -> Iterator[Executor | None]:
+    """A pool of ``workers(...)`` spawned worker processes, or None (work in this process) when that
+    is one."""
+    count = workers(jobs, tasks, pixels)
+    if count <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread_each) as pool:
+        yield pool
+
+
+def executor(jobs: int | None, tasks: int, pixels: int,
+             scheduler: str | None = None) -> contextlib.AbstractContextManager:
+    """Where `compress` and `decompress` run their segments: on the Dask cluster at ``scheduler``
+    (darncodec.cluster), else in ``processes``."""
+    if scheduler is None:
+        return processes(jobs, tasks, pixels)
+    from darncodec.cluster import dask_executor
+
+    return dask_executor(scheduler)
