@@ -40,7 +40,7 @@ def archive(table: bytes, words: bytes, model_hash: str, tile: tuple[int, int], 
 
 
 def one_image(height: int, width: int) -> bytes:
-    v = container._varint
+    v = container.varint
     return b"\0" + v(1) + v(0) + v(1) + b"x" + v(height) + v(width)
 
 
@@ -99,10 +99,10 @@ def cases(folder: Path) -> dict[str, list[str]]:
     path = file("claim-8000-payload.darn", archive(one_image(8000, 8000), random_words, model.hash, tile, 1))
     out["header 8000x8000, 4 KB random payload (within the limits)"] = ["decompress", path]
     for count in (10**6, 10**7):
-        path = file(f"count-{count}.darn", archive(b"\0" + container._varint(count) + bytes(64), b"", model.hash, tile))
+        path = file(f"count-{count}.darn", archive(b"\0" + container.varint(count) + bytes(64), b"", model.hash, tile))
         out[f"image table claiming {count} images ({path.stat().st_size} B)"] = ["decompress", path]
     entries = b"".join(b"\0\0\1\1" for _ in range(10**6))
-    path = file("million-1x1.darn", archive(b"\1" + zlib.compress(container._varint(10**6) + entries, 9),
+    path = file("million-1x1.darn", archive(b"\1" + zlib.compress(container.varint(10**6) + entries, 9),
                                            b"", model.hash, tile))
     out[f"image table of 10^6 images of 1x1 ({path.stat().st_size} B)"] = ["decompress", path]
     path = file("table-bomb.darn", archive(table_bomb(1 << 30), b"", model.hash, tile))

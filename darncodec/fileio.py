@@ -27,8 +27,9 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        record_output(path)
+        with _signals_held():   # renamed and recorded as one step: a signal between them would leave the output
+            os.replace(tmp, path)
+            record_output(path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):
@@ -82,6 +83,20 @@ def outputs_removed_on_signal() -> Iterator[None]:
         _created = None
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait until the block ends (where the platform allows it)."""
+    held = {signal.SIGINT, *_SIGNALS}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def record_output(path: Path) -> None:

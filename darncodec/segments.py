@@ -20,6 +20,7 @@ import numpy as np
 
 from darncodec import codec
 from darncodec.coding import container
+from darncodec.coding.limits import DEFAULT_LIMITS, Limits
 from darncodec.coding.stored import STORED_BATCH, STORED_HASH, STORED_TILE
 from darncodec.coding.tiling import GROUP_TILES, tile_grid
 from darncodec.errors import DarnError, FormatError, InputError, ModelError
@@ -189,11 +190,11 @@ def _assemble(parts: list[tuple[int, bool, bytes]]) -> bytes:
 # ------------------------------------------------------------------------------------------ reading
 
 
-def segments(data: bytes) -> list[Segment]:
+def segments(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Segment]:
     """The segments of an archive of version 1 (one segment: the file) or 2, from its index; the
     segments themselves are checked only when decoded (so damage in one spares the others)."""
     if len(data) < 4 or data[:4] != container.MAGIC or len(data) == 4 or data[4] == container.VERSION:
-        header = container.unpack(data)[0]   # version 1 (or not a .darn file): the reader of version 1 judges
+        header = container.unpack(data, limits)[0]   # version 1 (or not a .darn file): the reader of version 1 judges
         return [Segment(0, 0, len(header.images), header.coder, False, data)]
     if data[4] != VERSION:
         newer = "a newer darncodec" if data[4] > VERSION else "an unknown format version"
@@ -396,13 +397,13 @@ class SegmentInfo:
     payload_bytes: int
 
 
-def describe(data: bytes) -> list[SegmentInfo]:
+def describe(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[SegmentInfo]:
     """Every segment with its checked version-1 header (any damage raises, naming the segment)."""
-    found = segments(data)
+    found = segments(data, limits)
     infos = []
     for segment in found:
         try:
-            header = codec.read_header(segment.data)
+            header = codec.read_header(segment.data, limits)
         except FormatError as err:
             raise FormatError(f"{segment.describe(len(found))}: {err}") from None
         if segment.lead_in:

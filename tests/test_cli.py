@@ -425,9 +425,11 @@ def test_static_and_adaptive_coding(tmp_path, model):
     ok(["compress", "-m", model, "-o", tmp_path / "n.darn", tmp_path / "a.png"])
     for name, coding in (("s", "static"), ("d", "symbols"), ("r", "adaptive"), ("t", "adaptive-tiles")):
         assert json.loads(ok(["info", "--json", tmp_path / f"{name}.darn"]).stdout)["coding"] == coding
-    stored = json.loads(ok(["info", "--json", tmp_path / "n.darn"]).stdout)   # noise: the raw bits, no model needed
-    assert stored["coding"] == "stored" and stored["payload_bytes"] == 4 * -(-(-(-80 * 72 // 8)) // 4)
-    assert stored["images"][0]["bits"] == 80 * 72
+    noise = json.loads(ok(["info", "--json", tmp_path / "n.darn"]).stdout)   # noise: about its raw bits
+    raw = 80 * 72 // 8
+    assert noise["payload_bytes"] <= raw + 8   # stored, or coded no larger than stored (its segment's lead-in)
+    if noise["coding"] == "stored":
+        assert noise["images"][0]["bits"] == 80 * 72
     for name in ("s", "d", "r", "t", "n"):
         ok(["decompress", "-m", model, "-o", tmp_path / f"{name}.png", tmp_path / f"{name}.darn"])
         np.testing.assert_array_equal(read_bilevel(tmp_path / f"{name}.png")[0][1], bits(80, 72, seed=17))

@@ -29,7 +29,7 @@ GOLDEN = Path(__file__).resolve().parent / "data"
 
 
 def varint(value: int) -> bytes:
-    return container._varint(value)
+    return container.varint(value)
 
 
 def craft(table: bytes, words: np.ndarray = np.zeros(0, np.uint32), coder: int = container.CODER_STATIC,
