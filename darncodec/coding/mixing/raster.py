@@ -188,7 +188,7 @@ def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts
     return min(tiled._LOG2[seen + 1], REFINE_ROWS // 2 - 1) * 2 + (predicted[at] & PREDICTED_INK)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate, slots, inputs, bucket):
     """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]); returns (the first
     mixer's row, how many context models learn from the pixel). ``page``: PageCanvas.kernel_arrays."""
@@ -306,8 +306,8 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     row1, learning = _pixel_contexts(canvas, predicted, at, _ink_near(inked, row, left + x), refine,
                                                      page, counts, estimate, slots, inputs, bucket)
                     bits[0] = values[t, p]
-                    tiled._count_update(slots[:, :learning], bits, yes, counts, state_map, stretch16, estimate,
-                                        last_ink, 0)
+                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate,
+                                        last_ink, 0, learning)
                     patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
                     _write(canvas, inked, lines, stride, row, left + x, values[t, p])
                     buckets[t, p] = bucket[0]
@@ -372,8 +372,8 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                                                                                 weights, apm, prob_table)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
-                    tiled._count_update(slots[:, :learning], bits, yes, counts, state_map, stretch16, estimate,
-                                        last_ink, 0)
+                    tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate,
+                                        last_ink, 0, learning)
                     _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction)
                     _write(canvas, inked, lines, stride, row, left + x, bit)
                     values[t, p] = bit

@@ -144,14 +144,14 @@ def _count_lookup(values, context, sizes, offsets, counts, estimate, slots, inpu
 
 
 @numba.njit(cache=True)
-def _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p):
-    """Count each tile's bit in its contexts' slots; a small count state's running mean moves
-    towards the bit (and its stretch in ``estimate`` with it)."""
+def _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p, models):
+    """Count each tile's bit in the slots of its first ``models`` contexts; a small count state's
+    running mean moves towards the bit (and its stretch in ``estimate`` with it)."""
     for t in range(slots.shape[0]):
         if live[t]:
             if bits[t]:
                 last_ink[t] = p
-            for i in range(slots.shape[1]):
+            for i in range(models):
                 s = slots[t, i]
                 if counts[s, 0] < STATES and counts[s, 1] < STATES:
                     entry = state_map[i, counts[s, 0], counts[s, 1]]
@@ -208,7 +208,7 @@ def _predict(values, context, sizes, offsets, counts, estimate, slots, inputs, b
 
 @numba.njit(cache=True)
 def _update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p, inputs, buckets, k, weights):
-    _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p)
+    _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p, slots.shape[1])
     _mix_update(inputs, buckets, bits, live, k, weights)
 
 
@@ -231,7 +231,8 @@ def _count_pass(values, live, context, sizes, offsets, counts, state_map, stretc
     for p in range(pixels):
         _count_lookup(values, context[p], sizes, offsets, counts, estimate, slots, inputs, bucket,
                       last_ink, _white_below(p, width))
-        _count_update(slots, values[:, p], live[:, p], counts, state_map, stretch16, estimate, last_ink, p)
+        _count_update(slots, values[:, p], live[:, p], counts, state_map, stretch16, estimate, last_ink, p,
+                      slots.shape[1])
         for t in range(tiles):
             buckets[t, p] = bucket[t]
             for i in range(sizes.shape[0]):
