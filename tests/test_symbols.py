@@ -208,7 +208,8 @@ def test_random_pages_of_repeated_random_glyphs_round_trip(tiny_model_path, seed
     model = codec.coding_model(str(tiny_model_path))
     page, _ = glyph_page(seed, height=72, width=96, classes=classes)
     rng = np.random.default_rng(seed)
-    page ^= (rng.random(page.shape) < 0.01).astype(np.uint8)   # noise: near, not exact, repeats too
+    page[40:] ^= (rng.random(page[40:].shape) < 0.01).astype(np.uint8)   # noise below the first two lines:
+    # near, not exact, repeats too (those two lines hold at least 9 glyphs of at most 8 classes: a repeat)
     with every_repeat_in_the_dictionary():
         assert len(choose_symbols(page, model.network.prob_table).shapes) > 0
         data = codec.compress([page], model, coding="symbols", max_batch=16)
