@@ -65,3 +65,14 @@ def test_coding_path_by_stage():
     coding = ROOT / "darncodec" / "coding"
     for stage in ("ans", "network", "mixing"):
         assert (coding / stage / "__init__.py").exists(), stage
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists every package folder (a folder left out works in the checkout but is
+    missing from `pip install .`)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(("darncodec", *init.parent.relative_to(ROOT / "darncodec").parts)).rstrip(".")
+               for init in (ROOT / "darncodec").rglob("__init__.py")}
+    assert folders | {"darncodec.cli", "darncodec.corpora"} <= listed
