@@ -38,3 +38,32 @@ def tiny_model_path(tmp_path_factory) -> Path:
 def other_tiny_model_path(tmp_path_factory) -> Path:
     """Same shape as ``tiny_model_path`` but other weights, hence another content hash."""
     return _make_tiny_model(tmp_path_factory.mktemp("other_tiny_model"), seed=1)
+
+
+@pytest.fixture(scope="session")
+def damage_never_gives_a_wrong_image():
+    """check(data, model, image, seed, flips): the archive's payload cut short, shifted, or with
+    ``flips`` random bits flipped, behind valid checksums, decodes to a FormatError or to ``image``
+    (a change that alters nothing decoded), never to a wrong image nor another error."""
+    import numpy as np
+
+    from darncodec import codec
+    from darncodec.coding import container
+    from darncodec.errors import FormatError
+
+    def check(data: bytes, model, image, seed: int, flips: int) -> None:
+        header, words = container.unpack(data)
+        rng = np.random.default_rng(seed)
+        variants = [words[:-1], words[1:], np.concatenate([[1], words])]
+        for _ in range(flips):
+            flipped = words.copy()
+            flipped[rng.integers(len(words) - 1)] ^= np.uint32(1 << int(rng.integers(32)))
+            variants.append(flipped)
+        for variant in variants:
+            try:
+                decoded = codec.decompress(container.pack(header, np.asarray(variant, np.uint32)), model)
+            except FormatError:
+                continue
+            np.testing.assert_array_equal(decoded[0][1], image)
+
+    return check
