@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.mnist_archive import emit
 from darncodec.corpora import load_uci
 from darncodec.evaluation import MAX_ENUMERATED_UNITS, exact_nll, importance_sampled_nll, negative_elbo
 from darncodec.model.io import build_float_model, load_tensors
@@ -61,10 +62,7 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = [evaluate(name, args.runs, args.samples, args.exact) for name in args.sets.split(",")]
-    text = json.dumps(rows, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(rows, args.json)
 
 
 if __name__ == "__main__":

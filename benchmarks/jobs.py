@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.mnist_archive import machine
+from benchmarks.mnist_archive import emit, machine
 from darncodec.corpora.documents import rendered_pages
 from darncodec.imageio import write_bilevel
 
@@ -68,10 +68,7 @@ def main() -> None:
             key = (way, run["jobs"])
             best[key] = max(best.get(key, 0), run[f"{way}_pages_per_second"])
     report["best_pages_per_second"] = {f"{way} -j {jobs}": rate for (way, jobs), rate in sorted(best.items())}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(report, args.json)
     if not (report["identical_archives"] and report["identical_pages"]):
         sys.exit("outputs differ between job counts")
 

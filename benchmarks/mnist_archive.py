@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,6 +30,14 @@ from darncodec.model.io import build_float_model
 
 def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def emit(result, path: str | None) -> None:
+    """Print a benchmark's result as JSON, and write it to ``path`` too where one is given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        Path(path).write_text(text + "\n")
 
 
 def main() -> None:
@@ -85,11 +94,7 @@ def main() -> None:
                       "coded_cost_bits": one_costs[0]},
         "machine": machine(), "elbo_samples": args.elbo_samples,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as handle:
-            handle.write(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ is exact.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
-from benchmarks.mnist_archive import machine
+from benchmarks.mnist_archive import emit, machine
 from darncodec.codec import coding_model, compress, decompress
 from darncodec.corpora import data_root
 from darncodec.imageio import read_bilevel
@@ -51,10 +50,7 @@ def main() -> None:
               "compress_mpixels_per_s": bits.size / compress_s / 1e6,
               "decompress_mpixels_per_s": bits.size / decompress_s / 1e6,
               "device": args.device, "machine": machine()}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        with open(args.json, "w") as handle:
-            handle.write(json.dumps(result, indent=2) + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

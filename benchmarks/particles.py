@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from benchmarks.mnist_archive import emit
 from darncodec import codec
 from darncodec.coding import particles
 from darncodec.coding.network.elbo import negative_elbo_bits
@@ -99,11 +100,7 @@ def main() -> None:
               "quantised_elbo_nats_per_digit": float(elbo_bits * math.log(2) / len(images)),
               "quantised_elbo_bpp": float(elbo_bits / digits.size), "elbo_samples": args.elbo_samples,
               "runs": rows, "one_digit_file_bytes": one, "machine": machine()}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as handle:
-            handle.write(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

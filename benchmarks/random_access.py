@@ -12,7 +12,6 @@ decompress` of everything (both `-j 1`, and everything again with `-j JOBS`), ch
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.mnist_archive import machine
+from benchmarks.mnist_archive import emit, machine
 from darncodec.corpora.documents import rendered_pages
 from darncodec.imageio import read_bilevel, write_bilevel
 
@@ -71,10 +70,7 @@ def main() -> None:
             assert all(np.array_equal(read_bilevel(path)[0][1], bits) for path, bits in zip(restored, pages))
         report["load_at_end"] = round(os.getloadavg()[0], 2)
     report["all_over_one_j1"] = round(report["all_pages_seconds_j1"] / report["one_page_seconds"], 1)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

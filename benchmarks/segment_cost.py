@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import time
 from unittest import mock
 
 import numpy as np
 
-from benchmarks.mnist_archive import machine
+from benchmarks.mnist_archive import emit, machine
 from darncodec import codec, segments
 from darncodec.corpora import load_binarized_mnist
 from darncodec.corpora.paths import data_root
@@ -74,11 +73,7 @@ def main() -> None:
         report["mnist"] = measure(digits, names, model, {
             f"version 2, segments of up to {budget} pixels": {"SEGMENT_PIXELS": budget}
             for budget in map(int, args.budgets.split(","))})
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as file:
-            file.write(text + "\n")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ Never reads the CCITT pages.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.mnist_archive import machine
+from benchmarks.mnist_archive import emit, machine
 from darncodec.bench.baselines import to_pbm
 from darncodec.corpora import data_root
 from darncodec.imageio import read_bilevel
@@ -81,9 +80,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     result = {"held_out": list(HELD_OUT), "static_context_model": rows,
               "jbig1_bytes": sum(jbig1_bytes(bits) for bits in held_out), "machine": machine()}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":
