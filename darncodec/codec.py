@@ -379,21 +379,12 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
         done -= len(group_batches)
         contexts.enter_group(group, [shapes[i] for i in members], 0)
         if symbols is not None:
-            check_placements(symbols, shapes[members[0]])
             contexts.page.draw_prediction(symbols.shapes, symbols.placements)
         tiles[first:stop], coder = pop_group(coder, codec, contexts, masks[first:stop], group_batches, group_flags,
                                              group_latents)
         if progress:
             progress(len(tiles) - first, len(tiles))
     return coder
-
-
-def check_placements(symbols: Symbols, shape: tuple[int, int]) -> None:
-    """Every decoded placement lies inside its page (else the archive is damaged)."""
-    sizes = symbols.sizes[symbols.placements[:, 0]]
-    ends = symbols.placements[:, 1:] + sizes
-    if len(ends) and (symbols.placements[:, 1:].min() < 0 or (ends > np.array(shape)).any()):
-        raise FormatError("damaged .darn payload (symbol stage: a placement outside its page)")
 
 
 def payload_bytes(data: bytes) -> int:

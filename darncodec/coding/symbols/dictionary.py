@@ -20,6 +20,7 @@ from darncodec.coding.symbols.components import MIN_AREA, Symbols, page_componen
 from darncodec.coding.symbols.placements import (MAX_PLACEMENTS, decode_placements, decode_sizes, encode_placements,
                                                  encode_sizes)
 from darncodec.coding.tiling import batch_schedule, from_tiles, tile_masks, to_tiles
+from darncodec.errors import FormatError
 
 
 def choose_symbols(page: np.ndarray, prob_table: np.ndarray) -> Symbols:
@@ -80,7 +81,8 @@ class SheetCoder:
         return coder, float(costs.sum()) + 2 * len(batches)
 
     def pop(self, coder: Coder, page: tuple[int, int]) -> tuple[Symbols, Coder]:
-        """The symbols of a page of shape ``page`` (which bounds how many placements it can hold)."""
+        """The symbols of a page of shape ``page``, which bounds how many placements it can hold and
+        where (a placement outside it is damage)."""
         sizes, coder = decode_sizes(coder)
         if not len(sizes):
             return Symbols([], np.zeros((0, 3), np.int64)), coder
@@ -89,5 +91,9 @@ class SheetCoder:
         tiles, coder = pop_group(coder, self.codec, self._contexts(shape), masks, batches, flags[:len(batches)],
                                  flags[len(batches):])
         shapes = sheet.cut(from_tiles(tiles, *shape, *self.tile), sizes, *self.tile)
-        placements, coder = decode_placements(coder, sizes, self.prob_table, min(page[0] * page[1] // (2 * MIN_AREA), MAX_PLACEMENTS))
+        most = min(page[0] * page[1] // (2 * MIN_AREA), MAX_PLACEMENTS)
+        placements, coder = decode_placements(coder, sizes, self.prob_table, most)
+        ends = placements[:, 1:] + sizes[placements[:, 0]]
+        if len(placements) and (placements[:, 1:].min() < 0 or (ends > np.array(page)).any()):
+            raise FormatError("damaged .darn payload (symbol stage: a placement outside its page)")
         return Symbols(shapes, placements), coder
