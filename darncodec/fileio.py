@@ -19,19 +19,19 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> None:
     permissions of a newly created one (0o666 less the umask), not mkstemp's private 0o600.
     An OSError names ``path``, the file the user asked for, not the temporary file."""
     path = Path(path)
+    tmp: str | None = None
     try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as err:
-        raise _naming(err, path) from None
-    os.close(handle)
-    try:
+        with _signals_held():   # a signal now waits until tmp is known, so the handler below removes it
+            handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            os.close(handle)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         with _signals_held():   # renamed and recorded as one step: a signal between them would leave the output
             os.replace(tmp, path)
             record_output(path)
     except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):
             raise _naming(err, path) from None
         raise
@@ -49,25 +49,22 @@ class Terminated(BaseException):
 
 
 _created: list[Path] | None = None   # outputs written inside outputs_removed_on_signal, oldest first
+_held: list[int] | None = None       # inside _signals_held: the signals that arrived meanwhile
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @contextlib.contextmanager
 def outputs_removed_on_signal() -> Iterator[None]:
-    """Within the block SIGTERM and SIGHUP raise Terminated, and on it or on SIGINT
-    (KeyboardInterrupt) every output that write_atomically finished in the block is removed (a
-    temporary file it had not finished is removed by write_atomically itself), so a stopped run
-    leaves nothing behind; then the exception goes on. Only in the main thread (where Python runs
-    signal handlers); elsewhere the block runs unchanged."""
+    """Within the block SIGTERM and SIGHUP raise Terminated and SIGINT KeyboardInterrupt, and on
+    either every output that write_atomically finished in the block is removed (a temporary file
+    it had not finished is removed by write_atomically itself), so a stopped run leaves nothing
+    behind; then the exception goes on. Only in the main thread (where Python runs signal
+    handlers); elsewhere the block runs unchanged."""
     global _created
     if _created is not None or not _in_main_thread():
         yield
         return
-
-    def stop(signum, frame):
-        raise Terminated(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in _SIGNALS}
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, *_SIGNALS)}
     _created = []
     try:
         yield
@@ -85,18 +82,36 @@ def outputs_removed_on_signal() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _stop(signum: int, frame: object) -> None:
+    """The handler outputs_removed_on_signal installs: stop now, or (inside _signals_held) when it ends."""
+    if _held is not None:
+        _held.append(signum)
+    else:
+        _raise(signum)
+
+
+def _raise(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP wait until the block ends (where the platform allows it)."""
-    held = {signal.SIGINT, *_SIGNALS}
-    if not hasattr(signal, "pthread_sigmask"):
+    """A signal that arrives in the block (under outputs_removed_on_signal's handler) stops the
+    run when the block ends. A flag the handler reads, not a signal mask: the kernel may hand the
+    signal to any thread (numba's, torch's), and Python runs the handler in the main thread anyway."""
+    global _held
+    if _held is not None:   # nested: the outer block raises
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    _held = []
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        arrived, _held = _held, None
+        if arrived:
+            _raise(arrived[0])
 
 
 def record_output(path: Path) -> None:

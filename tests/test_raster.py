@@ -13,7 +13,7 @@ import pytest
 from darncodec import codec
 from darncodec.coding import container, groups
 from darncodec.coding.mixing import raster
-from darncodec.coding.ans.streams import push
+from darncodec.coding.ans.streams import push_in_order
 from darncodec.coding.network.fixed_point import PROB_BITS
 from darncodec.coding.tiling import to_tiles
 from darncodec.imageio import read_bilevel
@@ -23,12 +23,18 @@ SAMPLES = Path(__file__).resolve().parents[1] / "corpora" / "samples"
 GOLDEN = Path(__file__).resolve().parent / "data"
 
 
-def test_order_is_page_raster_order_within_each_tile_row() -> None:
+def test_coding_order_is_page_raster_order_within_each_tile_row() -> None:
     page = raster.PageCanvas([(20, 30)], 8, 8)            # 3 x 4 tiles
-    order = raster._order(page.strips(2, 9), 8, 8)       # tiles 2..8: the end of row 0, all of row 1, row 2's first
-    assert sorted(map(tuple, order)) == [(t, p) for t in range(7) for p in range(64)]
-    canvas_index = page.base[2:9][order[:, 0]] + (order[:, 1] // 8) * page.stride + order[:, 1] % 8
-    strip_of = np.array([0, 0, 1, 1, 1, 1, 2])[order[:, 0]]
+    label = np.arange(7 * 64).reshape(7, 64)              # tiles 2..8: the end of row 0, all of row 1, row 2's first
+    live = np.ones((7, 64), np.bool_)
+    live[6, 60:] = False                                  # a padding pixel is not in the order
+    values, probs = np.zeros(live.sum(), np.int32), np.zeros(live.sum())
+    raster._in_coding_order(label, label / 1000, live, page.strips(2, 9), 8, 8, values, probs)
+    np.testing.assert_array_equal(probs, values / 1000)
+    assert sorted(values) == sorted(label[live])
+    tile, pixel = values // 64, values % 64
+    canvas_index = page.base[2:9][tile] + (pixel // 8) * page.stride + pixel % 8
+    strip_of = np.array([0, 0, 1, 1, 1, 1, 2])[tile]
     for strip in range(3):                                # inside a strip, the canvas is walked in raster order
         assert np.all(np.diff(canvas_index[strip_of == strip]) > 0)
     assert np.all(np.diff(strip_of) >= 0)
@@ -72,7 +78,7 @@ def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
         k = stage.encode(grid[start:stop], x[start:stop])
         live = k[mask[start:stop]]
         assert live.min() >= 1 and live.max() < 1 << PROB_BITS
-        push(coder, x[start:stop], k * (1.0 / (1 << PROB_BITS)), mask[start:stop], stage.order)
+        push_in_order(coder, *stage.in_coding_order(x[start:stop], k * (1.0 / (1 << PROB_BITS))))
     for start, stop in reversed(batches):
         decoded, coder = decoder.batch(start, mask[start:stop]).decode(coder, net, context[start:stop])
         np.testing.assert_array_equal(decoded, x[start:stop])
@@ -115,7 +121,7 @@ def test_golden_adaptive_archives_decode(coding, sample) -> None:
 
 def force_darn(patch: pytest.MonkeyPatch, with_darn: bool) -> None:
     """Make coder 3's encoder code every batch with the DARN, or every batch without it."""
-    def forced(coder, bitsback_codec, x, mask, bits_back, stage, try_darn):
+    def forced(coder, bitsback_codec, x, mask, bits_back, stage):
         pushed = coder.clone()
         return pushed, bitsback_codec.push(pushed, x, mask, bits_back, stage, latent=with_darn), with_darn
 

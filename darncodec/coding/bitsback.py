@@ -12,12 +12,13 @@ are known to both sides and never coded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import constriction
 import numpy as np
 
-from darncodec.coding.ans.streams import popper, push
+from darncodec.coding.ans.streams import popper, push, push_in_order
 from darncodec.coding.network.elbo import (
     information_bits,
     posterior_probabilities,
@@ -30,15 +31,28 @@ from darncodec.coding.network.integer_model import IntegerDARN
 
 class VisibleStage(Protocol):
     """How a batch's pixels are coded after the DARN (page-adaptive mixing, coding.mixing.tiled and
-    coding.mixing.raster): the encoder's k of every pixel (P(1) = k / 2**24) from the DARN's grid logits,
-    the order they are pushed in (None: unit-major), and the decoder's pop of the batch."""
-
-    order: np.ndarray | None
+    coding.mixing.raster): the encoder's k of every pixel (P(1) = k / 2**24) from the DARN's grid
+    logits, the live pixels in the order the decoder pops them, and the decoder's pop of the batch."""
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray: ...
 
+    def in_coding_order(self, x: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
     def decode(self, coder: constriction.stream.stack.AnsCoder, network: IntegerDARN,
                context: np.ndarray | None) -> tuple[np.ndarray, constriction.stream.stack.AnsCoder]: ...
+
+
+@dataclass
+class PlannedBatch:
+    """A batch ready to push (BitsBackCodec.plan): h already popped where bits back, its tiles'
+    net costs known, nothing pushed yet."""
+
+    x: np.ndarray
+    mask: np.ndarray
+    stage: VisibleStage | None
+    visible: np.ndarray                                       # P(1) of each pixel
+    latent: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (h, its prior P(1))
+    costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class BitsBackCodec:
@@ -75,19 +89,34 @@ class BitsBackCodec:
         -ELBO; without: -log p(x|h) - log p(h)). ``stage``: page-adaptive mixing of p(x|h).
         ``latent=False`` (with a stage only): no h at all; the stage codes x without the DARN's
         logits (each grid logit 0)."""
+        planned = self.plan(coder, x, mask, bits_back, stage, latent)
+        self.push_planned(coder, planned)
+        return planned.costs
+
+    def plan(self, coder, x: np.ndarray, mask: np.ndarray, bits_back: bool = True,
+             stage: VisibleStage | None = None, latent: bool = True) -> PlannedBatch:
+        """The first half of push: pop h from ``coder`` (with bits back; else h is q's mode, and
+        without ``latent`` there is none) and every probability push_planned will code with."""
         def mixed(grid: np.ndarray) -> np.ndarray:
             return stage.encode(grid, x) * (1.0 / (1 << PROB_BITS))
 
         if not latent:
             probs = mixed(np.zeros(x.shape, np.int64))
-            push(coder, x, probs, mask, stage.order)
-            return information_bits(x, probs, mask)
+            return PlannedBatch(x, mask, stage, probs, costs=information_bits(x, probs, mask))
         hs = self.draw_posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         probs = tile_probabilities(self.model, x, hs, None if stage is None else mixed)
-        push(coder, x, probs.visible, mask, None if stage is None else stage.order)
-        for h, p in zip(hs, probs.prior):
+        return PlannedBatch(x, mask, stage, probs.visible, list(zip(hs, probs.prior)),
+                            tile_costs(x, mask, hs, probs, bits_back))
+
+    @staticmethod
+    def push_planned(coder, planned: PlannedBatch) -> None:
+        """The second half of push: x under p(x|h), then h(1), ..., h(L) under the prior."""
+        if planned.stage is None:
+            push(coder, planned.x, planned.visible, planned.mask)
+        else:
+            push_in_order(coder, *planned.stage.in_coding_order(planned.x, planned.visible))
+        for h, p in planned.latent:
             push(coder, h, p)
-        return tile_costs(x, mask, hs, probs, bits_back)
 
     def pop_prior(self, coder, tiles: int) -> list[np.ndarray]:
         """Pop h(L), ..., h(1) of ``tiles`` tiles under the prior (decoder step 1); returns h(1) .. h(L)."""

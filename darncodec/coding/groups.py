@@ -14,7 +14,7 @@ import constriction
 import numpy as np
 
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.mixing.raster import RasterContexts
+from darncodec.coding.mixing.raster import RasterBatch, RasterContexts
 from darncodec.coding.mixing.tiled import AdaptiveContexts
 
 DARN_TRIAL_TILES = 64   # on a page, larger batches are coded without the DARN, untried (on the non-test
@@ -32,19 +32,19 @@ def enough_to_pop(coder: Coder, codec: BitsBackCodec, x: np.ndarray) -> bool:
     return held >= BITS_BACK_MARGIN * most or held >= BITS_BACK_MARGIN * codec.bits_back_expected(x)
 
 
-def _cheaper_of(coder: Coder, codec: BitsBackCodec, x: np.ndarray, mask: np.ndarray, bits_back: bool, stage,
-                try_darn: bool) -> tuple[Coder, np.ndarray, bool]:
+def _cheaper_of(coder: Coder, codec: BitsBackCodec, x: np.ndarray, mask: np.ndarray, bits_back: bool,
+                stage: RasterBatch) -> tuple[Coder, np.ndarray, bool]:
     """Code a batch with the DARN (h by bits back, its logits one input of the mixer) or without it
-    (no h; the mixer's DARN input 0), whichever costs fewer bits (the DARN only where ``try_darn``).
-    Returns (the coder with the batch pushed, its tiles' costs, whether with the DARN)."""
-    without = coder.clone()
-    free_costs = codec.push(without, x, mask, stage=stage, latent=False)
-    if try_darn:
-        with_darn = coder.clone()
-        darn_costs = codec.push(with_darn, x, mask, bits_back, stage)
-        if darn_costs.sum() < free_costs.sum():
-            return with_darn, darn_costs, True
-    return without, free_costs, False
+    (no h; the mixer's DARN input 0), whichever costs fewer bits; both are planned, only the cheaper
+    is pushed. Returns (the coder with the batch pushed, its tiles' costs, whether with the DARN)."""
+    without = codec.plan(coder, x, mask, stage=stage, latent=False)   # pops nothing
+    with_darn = coder.clone()
+    darn = codec.plan(with_darn, x, mask, bits_back, stage)
+    if darn.costs.sum() < without.costs.sum():
+        codec.push_planned(with_darn, darn)
+        return with_darn, darn.costs, True
+    codec.push_planned(coder, without)
+    return coder, without.costs, False
 
 
 def push_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | RasterContexts, tiles: np.ndarray,
@@ -52,22 +52,32 @@ def push_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | 
                choose_darn: bool) -> tuple[Coder, np.ndarray, list[bool], list[bool]]:
     """Push a group's tiles (``batches``: (start, stop) into ``tiles``; contexts already entered the
     group, its first tile at index 0). ``choose_darn``: coders 3 and 4 (with or without the DARN per
-    batch); else coder 2 (always with it). Returns (coder, each tile's cost in bits, bits-back flags,
+    batch; on a page a batch of more than DARN_TRIAL_TILES tiles is mixed in its count pass, without
+    it); else coder 2 (always with it). Returns (coder, each tile's cost in bits, bits-back flags,
     DARN flags)."""
+    def darn_tried(start: int, stop: int) -> bool:
+        return not choose_darn or not page or stop - start <= DARN_TRIAL_TILES
+
     stages = {}
     for start, stop in reversed(batches):   # the counts see the pixels in decoding order
         stages[start] = contexts.batch(start, masks[start:stop])
-        stages[start].count_pass(tiles[start:stop])
+        if darn_tried(start, stop):
+            stages[start].count_pass(tiles[start:stop])
+        else:
+            stages[start].count_pass(tiles[start:stop], mixed=True)
     costs = np.zeros(len(tiles))
     flags, latents = [], []
     for start, stop in batches:
-        x, mask, stage = tiles[start:stop].astype(np.int64), masks[start:stop], stages.pop(start)
-        try_darn = not choose_darn or not page or stop - start <= DARN_TRIAL_TILES
-        bits_back = not (first_in_archive and start == 0) and try_darn and enough_to_pop(coder, codec, x)
-        if choose_darn:
-            coder, costs[start:stop], latent = _cheaper_of(coder, codec, x, mask, bits_back, stage, try_darn)
+        mask, stage = masks[start:stop], stages.pop(start)
+        if not darn_tried(start, stop):
+            costs[start:stop], bits_back, latent = stage.push_mixed(coder), False, False
         else:
-            costs[start:stop], latent = codec.push(coder, x, mask, bits_back, stage), True
+            x = tiles[start:stop].astype(np.int64)
+            bits_back = not (first_in_archive and start == 0) and enough_to_pop(coder, codec, x)
+            if choose_darn:
+                coder, costs[start:stop], latent = _cheaper_of(coder, codec, x, mask, bits_back, stage)
+            else:
+                costs[start:stop], latent = codec.push(coder, x, mask, bits_back, stage), True
         flags.append(bits_back)
         latents.append(latent)
     return coder, costs, flags, latents

@@ -6,26 +6,41 @@ caller computed exactly (an integer k / 2**24, docs/coding.md); one coder call p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import constriction
 import numpy as np
 
 BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
+CHUNK = 1 << 20   # symbols per coder call of push_in_order
 
 
 def push(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: np.ndarray,
-         mask: np.ndarray | None = None, order: np.ndarray | None = None) -> None:
-    """Push (tiles, units) values under P(1) = probs, unit-major or in ``order`` ((tile, unit) rows,
-    the order the decoder pops them in); only where ``mask`` is set."""
-    if order is not None:
-        if mask is not None:
-            order = order[mask[order[:, 0], order[:, 1]]]
-        values_t, probs_t = values[order[:, 0], order[:, 1]], probs[order[:, 0], order[:, 1]]
-    else:
-        values_t, probs_t = values.T, probs.T
-        if mask is not None:
-            values_t, probs_t = values_t[mask.T], probs_t[mask.T]
-    coder.encode_reverse(np.ascontiguousarray(values_t, dtype=np.int32).ravel(), BERNOULLI,
-                         np.ascontiguousarray(probs_t, dtype=np.float64).ravel())
+         mask: np.ndarray | None = None) -> None:
+    """Push (tiles, units) values under P(1) = probs, unit-major (what popper pops back unit by unit),
+    only where ``mask`` is set."""
+    push_in_order(coder, *unit_major(values, probs, mask))
+
+
+def unit_major(values: np.ndarray, probs: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(tiles, units) values and probabilities as 1-D runs, unit by unit over the tiles (where ``mask``)."""
+    if mask is None:
+        return values.T.ravel(), probs.T.ravel()
+    return values.T[mask.T], probs.T[mask.T]
+
+
+def push_in_order(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, probs: np.ndarray) -> None:
+    """Push values under P(1) = probs (1-D) so that the decoder pops values[0] first."""
+    for start, stop in chunks_last_first(len(values)):
+        coder.encode_reverse(np.ascontiguousarray(values[start:stop], dtype=np.int32), BERNOULLI,
+                             np.ascontiguousarray(probs[start:stop], dtype=np.float64))
+
+
+def chunks_last_first(n: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of CHUNK symbols each, last first: pushing a long run chunk by chunk in this
+    order is one push of the whole run, with only a chunk's int32 and float64 copies in memory."""
+    for stop in range(n, 0, -CHUNK):
+        yield max(stop - CHUNK, 0), stop
 
 
 def popper(coder: constriction.stream.stack.AnsCoder, mask: np.ndarray | None = None):

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from darncodec.coding.ans.kernel import pop_bit, to_coder, to_stack
+from darncodec.coding.ans.streams import chunks_last_first, push_in_order
 from darncodec.coding.mixing import tiled
 from darncodec.coding.mixing.tiled import CountTables
 from darncodec.coding.network.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
@@ -259,24 +260,6 @@ def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, seco
 
 
 @numba.njit(cache=True)
-def _order(strips, height, width):
-    """(tile, pixel) of every position of a batch in coding order: strip by strip, page row by page
-    row, left to right across the strip's tiles."""
-    total = 0
-    for s in range(strips.shape[0]):
-        total += (strips[s, 1] - strips[s, 0]) * height * width
-    order = np.empty((total, 2), np.int64)
-    n = 0
-    for s in range(strips.shape[0]):
-        for y in range(height):
-            for t in range(strips[s, 0], strips[s, 1]):
-                for x in range(width):
-                    order[n, 0], order[n, 1] = t, y * width + x
-                    n += 1
-    return order
-
-
-@numba.njit(cache=True)
 def _scratch(n):
     """One pixel's working arrays for n context models, as the shared kernels of coder 2 take them
     (one row): slots, mixer inputs (the bias set), bucket, bit, live flag, last ink."""
@@ -288,12 +271,18 @@ def _scratch(n):
 
 @numba.njit(cache=True)
 def _count_pass(values, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
-                counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns):
-    """Encoder: every pixel's count estimates, bucket and first mixer row, in coding order (as _order
-    walks it), writing each pixel into the canvas once counted (so later pixels see what the decoder
-    will)."""
-    n = estimates.shape[2]
+                counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns, mix, weights, apm, prob_table,
+                coded, tile_bits):
+    """Encoder: every pixel of a batch in coding order (strip by strip, page row by page row, left to
+    right across the strip's tiles), writing each pixel into the canvas once counted (so later
+    pixels see what the decoder will). Without ``mix``: each pixel's count estimates, bucket, first
+    mixer row and APM pattern, kept for the mix once the DARN's logits are known (_mix_pass). With
+    ``mix`` (a batch coded without the DARN: its grid logit 0): the mix at once, as the decoder
+    makes it; ``coded[j]`` = k << 1 | bit of the j-th live pixel, and each tile's bits in
+    ``tile_bits``."""
+    n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
+    j = 0
     for s in range(strips.shape[0]):
         for y in range(height):
             for t in range(strips[s, 0], strips[s, 1]):
@@ -305,35 +294,62 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     at = row * stride + left + x
                     row1, learning = _pixel_contexts(canvas, predicted, at, _ink_near(inked, row, left + x), refine,
                                                      page, counts, estimate, slots, inputs, bucket)
-                    bits[0] = values[t, p]
+                    bit = np.int64(values[t, p])
+                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
+                    if mix:
+                        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
+                                                                                    weights, apm, prob_table)
+                        _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction)
+                        coded[j] = (k << 1) | bit
+                        tile_bits[t] -= np.log2((k if bit else (1 << PROB_BITS) - k) * (1.0 / (1 << PROB_BITS)))
+                        j += 1
+                    else:
+                        buckets[t, p] = bucket[0]
+                        rows[t, p] = row1
+                        patterns[t, p] = pattern
+                        for i in range(n):
+                            estimates[t, p, i] = inputs[0, 1 + i]
+                    bits[0] = bit
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate,
                                         last_ink, 0, learning)
-                    patterns[t, p] = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
-                    _write(canvas, inked, lines, stride, row, left + x, values[t, p])
-                    buckets[t, p] = bucket[0]
-                    rows[t, p] = row1
-                    for i in range(n):
-                        estimates[t, p, i] = inputs[0, 1 + i]
+                    _write(canvas, inked, lines, stride, row, left + x, bit)
 
 
 @numba.njit(cache=True)
-def _mix_pass(grid_logits, estimates, buckets, rows, patterns, values, live, order, weights, apm, prob_table, out):
+def _mix_pass(grid_logits, estimates, buckets, rows, patterns, values, live, strips, height, width, weights, apm,
+              prob_table, out):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
     inputs = np.zeros((1, n + 2), np.int64)
     inputs[0, n + 1] = tiled.BIAS_INPUT
-    for j in range(order.shape[0]):
-        t, p = order[j, 0], order[j, 1]
-        if not live[t, p]:
-            continue
-        inputs[0, 0] = grid_logits[t, p]
-        for i in range(n):
-            inputs[0, 1 + i] = estimates[t, p, i]
-        bucket, row1, pattern = np.int64(buckets[t, p]), np.int64(rows[t, p]), np.int64(patterns[t, p])
-        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket, pattern, weights, apm,
-                                                                    prob_table)
-        _learn(inputs, row1, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node, fraction)
-        out[t, p] = k
+    for s in range(strips.shape[0]):
+        for y in range(height):
+            for t in range(strips[s, 0], strips[s, 1]):
+                for p in range(y * width, (y + 1) * width):
+                    if not live[t, p]:
+                        continue
+                    inputs[0, 0] = grid_logits[t, p]
+                    for i in range(n):
+                        inputs[0, 1 + i] = estimates[t, p, i]
+                    bucket, row1, pattern = np.int64(buckets[t, p]), np.int64(rows[t, p]), np.int64(patterns[t, p])
+                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket, pattern, weights,
+                                                                                apm, prob_table)
+                    _learn(inputs, row1, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node,
+                           fraction)
+                    out[t, p] = k
+
+
+@numba.njit(cache=True)
+def _in_coding_order(values, probs, live, strips, height, width, values_out, probs_out):
+    """The live pixels' values and probabilities in coding order (what the decoder pops first, first)."""
+    j = 0
+    for s in range(strips.shape[0]):
+        for y in range(height):
+            for t in range(strips[s, 0], strips[s, 1]):
+                for p in range(y * width, (y + 1) * width):
+                    if live[t, p]:
+                        values_out[j], probs_out[j] = values[t, p], probs[t, p]
+                        j += 1
 
 
 @numba.njit(cache=True)
@@ -461,12 +477,16 @@ class RasterContexts:
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
         """A batch's mixer weights (the DARN's logit alone; the first BUCKETS rows are the first
         mixer's) and APMs (every row the identity; the first APM_ROWS rows are the first APM's)."""
+        weights, apm = self._fresh
+        return weights.copy(), apm.copy()
+
+    @functools.cached_property
+    def _fresh(self) -> tuple[np.ndarray, np.ndarray]:
         rows = tiled.BUCKETS + PATTERNS + (REFINE_ROWS if self.refine else 0)
         weights = np.zeros((rows, self.tables.inputs), np.int64)   # both mixers' rows
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
         nodes = np.arange(APM_POINTS) << APM_STEP_BITS
-        apm = np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
-        return weights, apm
+        return weights, np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
 
     def prediction(self) -> tuple[np.ndarray, bool]:
         """The kernels' predicted canvas and whether to refine by it (a group with a predicted page)."""
@@ -483,42 +503,62 @@ class RasterContexts:
 
 
 class RasterBatch:
-    """One batch of coder 3, a bitsback.VisibleStage: its coding order and either side's pass."""
+    """One batch of coder 3, a bitsback.VisibleStage: either side's pass in coding order."""
 
     def __init__(self, contexts: RasterContexts, start: int, mask: np.ndarray) -> None:
         a, b = start - contexts.first, start - contexts.first + len(mask)
         self.contexts = contexts
         self.counted: Counted | None = None
+        self.coded: np.ndarray | None = None        # count_pass(mixed=True): k << 1 | bit per live pixel, ...
+        self.tile_bits: np.ndarray | None = None    # ... and each tile's bits
         self.mask = np.ascontiguousarray(mask)
         self.strips = contexts.page.strips(a, b)
         self.base = np.ascontiguousarray(contexts.page.base[a:b])
 
-    @functools.cached_property
-    def order(self) -> np.ndarray:
-        """The batch's coding order, (tile, pixel) rows (16 bytes a pixel): made when the batch is
-        coded, not held for every batch of a page while the encoder's count pass runs ahead."""
-        return _order(self.strips, self.contexts.height, self.contexts.width)
+    def count_pass(self, x: np.ndarray, mixed: bool = False) -> None:
+        """Encoder: advance the counts and canvas past the batch (batches must come in decoding
+        order), keeping what the mix needs: every pixel's count estimates, mixer row, bucket and
+        APM pattern (17 bytes a pixel) for encode(); or, ``mixed`` (a batch coded without the DARN,
+        push_mixed), the coded probabilities themselves (4 bytes a pixel)."""
+        c, page, ctx = self.contexts.tables, self.contexts.page, self.contexts
+        shape = (0, 0) if mixed else x.shape
+        estimates = np.zeros((*shape, len(c.sizes)), np.int16)
+        buckets, rows, patterns = np.zeros(shape, np.int8), np.zeros(shape, np.int16), np.zeros(shape, np.int16)
+        coded = np.zeros(int(self.mask.sum()) if mixed else 0, np.int32)
+        tile_bits = np.zeros(len(self.mask))
+        weights, apm = ctx.fresh_mixer() if mixed else (np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64))
+        _count_pass(np.ascontiguousarray(x), self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width,
+                    page.canvas, *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
+                    c.stretch16, c.estimate, estimates, buckets, rows, patterns, mixed, weights, apm, c.prob_table,
+                    coded, tile_bits)
+        if mixed:
+            self.coded, self.tile_bits = coded, tile_bits
+        else:
+            self.counted = estimates, buckets, rows, patterns
 
-    def count_pass(self, x: np.ndarray) -> None:
-        """Encoder: every pixel's count estimates, mixer bucket and APM pattern, with the counts and
-        canvas advanced past the batch; batches must come in decoding order."""
-        c, page = self.contexts.tables, self.contexts.page
-        estimates = np.zeros((*x.shape, len(c.sizes)), np.int16)
-        buckets = np.zeros(x.shape, np.int8)
-        rows = np.zeros(x.shape, np.int16)
-        patterns = np.zeros(x.shape, np.int16)
-        _count_pass(np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.base, page.stride,
-                    self.contexts.height, self.contexts.width, page.canvas, *self.contexts.prediction(), page.inked, page.lines, self.contexts.kernel_arrays(), c.counts, c.state_map, c.stretch16,
-                    c.estimate, estimates, buckets, rows, patterns)
-        self.counted = estimates, buckets, rows, patterns
+    def push_mixed(self, coder) -> np.ndarray:
+        """Encoder: push a batch counted with ``mixed`` (no DARN); returns each tile's bits."""
+        for start, stop in chunks_last_first(len(self.coded)):
+            chunk = self.coded[start:stop]
+            push_in_order(coder, chunk & 1, (chunk >> 1) * (1.0 / (1 << PROB_BITS)))
+        self.coded = None
+        return self.tile_bits
 
     def encode(self, grid_logits: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Encoder: the coded k of every pixel of the batch (fresh mixer weights)."""
         out = np.zeros(x.shape, np.int64)
         _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), *self.counted,
-                  np.ascontiguousarray(x, dtype=np.int64), self.mask, self.order,
-                  *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out)
+                  np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.contexts.height,
+                  self.contexts.width, *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out)
         return out
+
+    def in_coding_order(self, x: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The live pixels' values and probabilities, in the order the decoder pops them."""
+        live = int(self.mask.sum())
+        values_out, probs_out = np.zeros(live, np.int32), np.zeros(live)
+        _in_coding_order(np.ascontiguousarray(x), np.ascontiguousarray(probs, dtype=np.float64), self.mask,
+                         self.strips, self.contexts.height, self.contexts.width, values_out, probs_out)
+        return values_out, probs_out
 
     def decode(self, coder, network, context: np.ndarray | None):
         """Decoder: pop the batch's pixels from ``coder``; returns (pixels, the coder afterwards).

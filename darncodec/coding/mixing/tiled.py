@@ -33,7 +33,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from darncodec.coding.ans.streams import popper
+from darncodec.coding.ans.streams import popper, unit_major
 from darncodec.coding.network.fixed_point import PROB_BITS, TABLE_HALF
 from darncodec.model.neighbourhood import neighbour_index, table_columns
 
@@ -287,8 +287,9 @@ class CountTables:
         begins, in decoding order (the group's image shapes and first tile: coding.mixing.raster's)."""
         if group == self.group:
             return
+        if self.group is not None:   # (fresh from np.zeros the first time: pages not yet touched stay unmapped)
+            self.counts[:] = 0
         self.group = group
-        self.counts[:] = 0
         n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
         self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)
         self.state_map[..., 1] = 0
@@ -336,8 +337,6 @@ class BatchMixer:
     """The mixer of one batch (fresh weights: the DARN's logit alone), for either side; the
     encoder's also holds the batch's count estimates. A bitsback.VisibleStage (pixels unit-major)."""
 
-    order = None
-
     def __init__(self, contexts: AdaptiveContexts, mask: np.ndarray) -> None:
         self.contexts = contexts
         self.counted: Counted | None = None
@@ -364,6 +363,10 @@ class BatchMixer:
         _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), estimates, buckets,
                   np.ascontiguousarray(x, dtype=np.int64), self.mask, self.weights, self.contexts.prob_table, out)
         return out
+
+    def in_coding_order(self, x: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The live pixels' values and probabilities unit-major, as popper pops them."""
+        return unit_major(x, probs, self.mask)
 
     def decode(self, coder, network, context: np.ndarray):
         """Decoder: the batch's pixels, position by position (IntegerDARN.decode_visible)."""
