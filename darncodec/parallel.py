@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
@@ -18,11 +19,13 @@ def available_cores() -> int:
 
 
 def _one_thread_each() -> None:
-    """Worker set-up: N workers share the cores, so each runs torch on one thread (the coding is exact
-    integer arithmetic, so the bytes do not depend on threads)."""
-    import torch
-
-    torch.set_num_threads(1)
+    """Worker set-up: N workers share the cores, so each runs its libraries on one thread (the coding
+    is exact integer arithmetic, so the bytes do not depend on threads). The coding path does not
+    import torch (a model on a GPU does): importing it here would cost each worker two seconds."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[name] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def workers(jobs: int | None, tasks: int, pixels: int) -> int:

@@ -86,7 +86,7 @@ def push_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | 
 def pop_group(coder: Coder, codec: BitsBackCodec, contexts: AdaptiveContexts | RasterContexts, masks: np.ndarray,
               batches: list[tuple[int, int]], flags: list[bool], latents: list[bool]) -> tuple[np.ndarray, Coder]:
     """Undo push_group: the group's tiles, batches decoded last to first."""
-    tiles = np.zeros(masks.shape, np.int64)
+    tiles = np.zeros(masks.shape, np.uint8)
     for (start, stop), bits_back, latent in reversed(list(zip(batches, flags, latents))):
         if coder.is_empty():  # the payload has run out: every symbol left pops as 0 (docs/format.md)
             break

@@ -26,8 +26,6 @@ install or clone has none).
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
 
@@ -105,18 +103,23 @@ def _bucket4(distance, first, second, third):
 
 
 @numba.njit(cache=True)
-def _far(canvas, lines, stride, row, col):
+def _far(canvas, inked, lines, stride, row, col):
     """The far feature of a pixel whose 10 nearest pixels are white (0 .. 255): how far back along
     its row the last ink and the last glyph start are, whether the row above has ink in the 20
     cells to the right, how far up its column the last ink is, and how many rows down from the last
     ink-free row it lies (where glyph tops start on a text line). ``lines``: _write's records."""
     ink_left = _bucket4(col - lines[2, row], 10, 20, 40)
-    above = (row - 1) * stride
+    above, block_row = (row - 1) * stride, (row - 1) // BLOCK
     ink_above = 0
-    for c in range(col + 1, min(col + 21, stride)):
-        if canvas[above + c]:
+    c, stop = col + 1, min(col + 21, stride)
+    while c < stop:
+        if not inked[block_row, c // BLOCK]:   # a block without ink: on to the next
+            c = (c // BLOCK + 1) * BLOCK
+        elif canvas[above + c]:
             ink_above = 1
             break
+        else:
+            c += 1
     ink_up = _bucket4(row - lines[0, col], 10, 20, 40)
     start_left = 1 if col - lines[3, row] < 40 else 0
     top = row - 1
@@ -145,10 +148,10 @@ def _write(canvas, inked, lines, stride, row, col, bit):
 
 
 @numba.njit(cache=True)
-def _pattern(canvas, lines, stride, row, col, slots, offsets):
+def _pattern(canvas, inked, lines, stride, row, col, slots, offsets):
     """The pixel's APM pattern: that of its 10 nearest pixels, or 1024 + _far where they are white."""
     near = slots[0, 0] - offsets[0]
-    return near if near else (1 << APM_PIXELS) + _far(canvas, lines, stride, row, col)
+    return near if near else (1 << APM_PIXELS) + _far(canvas, inked, lines, stride, row, col)
 
 
 @numba.njit(cache=True)
@@ -295,7 +298,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     row1, learning = _pixel_contexts(canvas, predicted, at, _ink_near(inked, row, left + x), refine,
                                                      page, counts, estimate, slots, inputs, bucket)
                     bit = np.int64(values[t, p])
-                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
+                    pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
                     if mix:
                         mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
                                                                                     weights, apm, prob_table)
@@ -383,7 +386,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     row1, learning = _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate,
                                                      slots, inputs, bucket)
-                    pattern = _pattern(canvas, lines, stride, row, left + x, slots, page[2])
+                    pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
                     mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
                                                                                 weights, apm, prob_table)
                     bit = pop_bit(words, stack, k)
@@ -477,16 +480,12 @@ class RasterContexts:
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
         """A batch's mixer weights (the DARN's logit alone; the first BUCKETS rows are the first
         mixer's) and APMs (every row the identity; the first APM_ROWS rows are the first APM's)."""
-        weights, apm = self._fresh
-        return weights.copy(), apm.copy()
-
-    @functools.cached_property
-    def _fresh(self) -> tuple[np.ndarray, np.ndarray]:
         rows = tiled.BUCKETS + PATTERNS + (REFINE_ROWS if self.refine else 0)
         weights = np.zeros((rows, self.tables.inputs), np.int64)   # both mixers' rows
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
-        nodes = np.arange(APM_POINTS) << APM_STEP_BITS
-        return weights, np.tile(self.tables.prob_table[nodes], (APM_ROWS + LEVELS * (1 << NEAR_PIXELS), 1))
+        apm = np.empty((APM_ROWS + LEVELS * (1 << NEAR_PIXELS), APM_POINTS), np.int64)
+        apm[:] = self.tables.prob_table[np.arange(APM_POINTS) << APM_STEP_BITS]
+        return weights, apm
 
     def prediction(self) -> tuple[np.ndarray, bool]:
         """The kernels' predicted canvas and whether to refine by it (a group with a predicted page)."""
@@ -565,11 +564,11 @@ class RasterBatch:
         ``context``: the DARN's visible context given h; None: no DARN (its grid logit input is 0)."""
         tiles, pixels = self.mask.shape
         words, stack = to_stack(coder, spare=0)
-        values = np.zeros((tiles, pixels + 1))
+        values = np.zeros((tiles, pixels + 1), np.uint8)   # the DARN's _local_logit reads it too
         ctx, c, page = self.contexts, self.contexts.tables, self.contexts.page
         _decode(words, stack, self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width, page.canvas,
                 *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
                 c.stretch16, c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
                 np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
                 network.table_columns, network.local_table(), network.config.radius, context is not None)
-        return values[:, :pixels].astype(np.int64), to_coder(words, stack)
+        return values[:, :pixels], to_coder(words, stack)
