@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 MIN_AREA = 4          # components whose bounding box covers fewer pixels stay with the raster coder
 MAX_SIDE = 256        # ... as do components taller or wider than this (rules, figures)
@@ -83,6 +82,8 @@ class Components:
 
 
 def page_components(page: np.ndarray) -> Components:
+    from scipy import ndimage   # here, not at the top: importing it takes half a second, which a decoder never needs
+
     labels, _ = ndimage.label(page, structure=np.ones((3, 3), bool))
     boxes, keys = [], []
     for index, found in enumerate(ndimage.find_objects(labels), start=1):
