@@ -99,6 +99,8 @@ def join(device: str) -> Iterator[Team]:
     dist.init_process_group("nccl" if where.type == "cuda" else "gloo")
     try:
         yield Team(dist.get_rank(), dist.get_world_size(), where)
+        dist.barrier()   # every process done with its collectives before any tears the group down (without
+                         # it, a process that finished first sometimes aborted in gloo: SIGABRT at exit)
     finally:
         dist.destroy_process_group()
 
