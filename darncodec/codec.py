@@ -82,8 +82,11 @@ def _check_image(bits: np.ndarray, name: str) -> np.ndarray:
     bits = np.asarray(bits)
     if bits.ndim != 2 or min(bits.shape) < 1:
         raise InputError(f"{name}: expected a non-empty 2-D image, got shape {bits.shape}")
-    if bits.dtype != bool and (bits.min() < 0 or bits.max() > 1 or                 # no copy of the image ...
-                               (bits.dtype.kind not in 'iu' and ((bits != 0) & (bits != 1)).any())):  # ... for integers
+    if bits.dtype.kind in "biu":   # booleans and integers: their range says it, without a copy of the image
+        binary = bits.min() >= 0 and bits.max() <= 1
+    else:
+        binary = bool(np.isin(bits, (0, 1)).all())
+    if not binary:
         raise InputError(f"{name}: pixels must be 0 or 1")
     return bits.astype(np.uint8, copy=False)
 

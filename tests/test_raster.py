@@ -14,6 +14,7 @@ from darncodec import codec
 from darncodec.coding import container, groups
 from darncodec.coding.mixing import raster
 from darncodec.coding.ans.streams import push_in_order
+from darncodec.coding.network.elbo import information_bits
 from darncodec.coding.network.fixed_point import PROB_BITS
 from darncodec.coding.tiling import to_tiles
 from darncodec.imageio import read_bilevel
@@ -84,6 +85,27 @@ def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
         np.testing.assert_array_equal(decoded, x[start:stop])
     np.testing.assert_array_equal(coder.get_compressed(), before)
     np.testing.assert_array_equal(encoder.tables.counts, decoder.tables.counts)
+
+
+def test_a_batch_mixed_in_its_count_pass_codes_what_the_mix_pass_codes(tiny_model_path) -> None:
+    """A batch coded without the DARN is mixed inside its count pass (push_mixed): the same bits and
+    probabilities, in the same order, as the count pass followed by the mix pass at grid logit 0."""
+    model = codec.coding_model(str(tiny_model_path))
+    rng = np.random.default_rng(11)
+    image = (rng.random((45, 70)) < 0.2).astype(np.uint8)
+    x, mask = to_tiles(image, *model.tile)
+    kept, mixed = (model.adaptive_contexts(container.CODER_RASTER) for _ in range(2))
+    for contexts in (kept, mixed):
+        contexts.enter_group(0, [image.shape], 0)
+    stage, fused = kept.batch(0, mask), mixed.batch(0, mask)
+    stage.count_pass(x)
+    fused.count_pass(x, mixed=True)
+    values, probs = stage.in_coding_order(x, stage.encode(np.zeros(x.shape, np.int64), x) * (1.0 / (1 << PROB_BITS)))
+    np.testing.assert_array_equal(fused.coded & 1, values)
+    np.testing.assert_array_equal((fused.coded >> 1) * (1.0 / (1 << PROB_BITS)), probs)
+    np.testing.assert_allclose(fused.tile_bits, information_bits(x, stage.encode(np.zeros(x.shape, np.int64), x)
+                                                                 * (1.0 / (1 << PROB_BITS)), mask))
+    np.testing.assert_array_equal(kept.tables.counts, mixed.tables.counts)
 
 
 def test_contexts_across_tile_borders_pay(tiny_model_path) -> None:

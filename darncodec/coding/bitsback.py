@@ -51,8 +51,8 @@ class PlannedBatch:
     mask: np.ndarray
     stage: VisibleStage | None
     visible: np.ndarray                                       # P(1) of each pixel
+    costs: np.ndarray                                         # each tile's net bits
     latent: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (h, its prior P(1))
-    costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class BitsBackCodec:
@@ -102,11 +102,11 @@ class BitsBackCodec:
 
         if not latent:
             probs = mixed(np.zeros(x.shape, np.int64))
-            return PlannedBatch(x, mask, stage, probs, costs=information_bits(x, probs, mask))
+            return PlannedBatch(x, mask, stage, probs, information_bits(x, probs, mask))
         hs = self.draw_posterior(x, (lambda: popper(coder)) if bits_back else (lambda: most_likely))
         probs = tile_probabilities(self.model, x, hs, None if stage is None else mixed)
-        return PlannedBatch(x, mask, stage, probs.visible, list(zip(hs, probs.prior)),
-                            tile_costs(x, mask, hs, probs, bits_back))
+        return PlannedBatch(x, mask, stage, probs.visible, tile_costs(x, mask, hs, probs, bits_back),
+                            list(zip(hs, probs.prior)))
 
     @staticmethod
     def push_planned(coder, planned: PlannedBatch) -> None:
