@@ -4,9 +4,10 @@ Renders ``--pages`` pages with the documents corpus recipe (corpora/documents.py
 cut to their top-left ``--crop HxW`` pixels (smaller pages, for a machine where compressing 500 full
 pages takes too long), compresses them into one archive (`darncodec compress -j JOBS`, one segment
 per page), then times, as whole processes, `darncodec decompress --pages MIDDLE` and `darncodec
-decompress` of everything (both `-j 1`, and everything again with `-j JOBS`), checking every page.
+decompress` of everything (with each `-j N` of ``--restore-jobs``, by default 1 and JOBS), checking every
+page.
 
-    python -m benchmarks.random_access [--pages 500] [--crop 512x512] [--jobs 2] [--json FILE]
+    python -m benchmarks.random_access [--pages 500] [--crop 512x512] [--jobs 2] [--restore-jobs 1,2] [--json FILE]
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--crop", default=None, help="HxW: keep only the top-left HxW pixels of each page")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--restore-jobs", default=None, help="N,...: restore everything with each -j N (default 1,JOBS)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    restore_jobs = [int(n) for n in (args.restore_jobs or f"1,{args.jobs}").split(",")]
     darncodec = [str(Path(sys.executable).parent / "darncodec")]   # the installed command
     crop = tuple(int(v) for v in args.crop.split("x")) if args.crop else None
     middle = args.pages // 2 + 1
@@ -61,7 +64,7 @@ def main() -> None:
         report["one_page_seconds"] = timed([*darncodec, "decompress", "-j", "1", "--pages", str(middle),
                                             str(archive), "-o", str(one)])
         assert np.array_equal(read_bilevel(one)[0][1], pages[middle - 1])
-        for jobs in (1, args.jobs):
+        for jobs in dict.fromkeys(restore_jobs):
             out = root / f"all-{jobs}"
             report[f"all_pages_seconds_j{jobs}"] = timed([*darncodec, "decompress", "-j", str(jobs),
                                                           str(archive), "-o", str(out)])
@@ -69,7 +72,8 @@ def main() -> None:
             assert len(restored) == args.pages
             assert all(np.array_equal(read_bilevel(path)[0][1], bits) for path, bits in zip(restored, pages))
         report["load_at_end"] = round(os.getloadavg()[0], 2)
-    report["all_over_one_j1"] = round(report["all_pages_seconds_j1"] / report["one_page_seconds"], 1)
+    for jobs in dict.fromkeys(restore_jobs):
+        report[f"all_over_one_j{jobs}"] = round(report[f"all_pages_seconds_j{jobs}"] / report["one_page_seconds"], 1)
     emit(report, args.json)
 
 

@@ -276,9 +276,8 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
     An archive of several images becomes a folder (NAME/00000-FIRST.png, ...; the number is the
     image's place in the archive, from 0); inputs are kept.
     """
-    from darncodec.imageio import write_bilevel
     from darncodec.parallel import executor
-    from darncodec.segments import decompress_many
+    from darncodec.segments import decompress_stream
 
     quiet_warnings(quiet)
     limits = limits_from(limit_options)
@@ -290,52 +289,72 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
         raise InputError("-j and --scheduler cannot be combined")
     archives = [_read_archive(path) for path in inputs]
     work = [_work(data) for data in archives]
-    with executor(jobs, sum(tasks for tasks, _ in work), sum(pixels for _, pixels in work), scheduler) as pool:
-        results = decompress_many(archives, model, device, parse_pages(pages), keep_going, pool,
-                                  options={"glyph_model": glyph_model, "limits": limits})
     lost = False
-    for path, data, result in zip(inputs, archives, results):
-        restored = _named(path, lambda: _raise_or_return(result))
-        images = [(name, bits) for _, name, bits in restored.images]
-        if to_stdout or (path == "-" and not output):
-            if len(images) != 1:
-                raise InputError(f"{path}: holds {len(images)} images; use -o FOLDER")
-            image = io.BytesIO()  # Pillow's TIFF writer seeks, which a pipe cannot
-            write_bilevel(image, images[0][1], fmt or "png")
-            sys.stdout.buffer.write(image.getvalue())
-            sys.stdout.buffer.flush()
-            if verbose:
-                _say("<stdin>" if path == "-" else path, len(data), len(image.getvalue()), "<stdout>")
-            continue
-        into_folder = len(images) != 1 or (restored.total > 1 and not output) or bool(output and Path(output).is_dir())
-        suffix = _output_suffix(fmt, output, into_folder)
-        if not into_folder:
-            targets = [Path(output) if output else Path(path).with_suffix(suffix)]
-            folder = None
-        else:
-            folder = Path(output) if output else Path(path).with_suffix("")
-            if folder.exists() and not folder.is_dir():
-                raise InputError(f"{folder}: exists and is not a folder")
-            if restored.total == 1:
-                stem = Path(path).stem if path != "-" else _safe_stem(images[0][0])
-                targets = [folder / f"{stem}{suffix}"]
-            else:
-                targets = [folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, name, _ in restored.images]
-        if folder is None or folder.is_dir():  # a folder still to be made holds nothing to overwrite
-            for target in targets:
-                check_writable(target, force)
-        if images:
-            _write_images(targets, [bits for _, bits in images], suffix, folder)
-            if verbose:
-                _say("<stdin>" if path == "-" else path, len(data), sum(target.stat().st_size for target in targets),
-                     str(targets[0]) if folder is None else str(folder))
-        for item in restored.lost:
-            for index in item.images:
-                click.echo(f"darncodec: error: {'<stdin>' if path == '-' else path}: image {index + 1} lost: "
-                           f"{item.reason}", err=True)
-                lost = True
+    with executor(jobs, sum(tasks for tasks, _ in work), sum(pixels for _, pixels in work), scheduler) as pool:
+        stream = decompress_stream(archives, model, device, parse_pages(pages), pool,
+                                   options={"glyph_model": glyph_model, "limits": limits})
+        for path, data, restoring in zip(inputs, archives, stream):
+            shown = "<stdin>" if path == "-" else path
+            restoring = _named(path, lambda: _raise_or_return(restoring))
+            if to_stdout or (path == "-" and not output):
+                _restore_to_stdout(shown, len(data), restoring, fmt, keep_going, verbose)
+                continue
+            targets, folder, suffix = _targets(path, output, fmt, restoring)
+            if folder is None or folder.is_dir():  # a folder still to be made holds nothing to overwrite
+                for target in targets.values():
+                    check_writable(target, force)
+            with _Outputs(folder, suffix) as outputs:
+                for part in restoring.parts:
+                    if part.lost and not keep_going:
+                        raise FormatError(f"{shown}: {part.lost[0].reason}")
+                    for index, _, bits in part.images:
+                        outputs.write(targets[index], bits)
+                    for item in part.lost:
+                        for index in item.images:
+                            click.echo(f"darncodec: error: {shown}: image {index + 1} lost: {item.reason}", err=True)
+                            lost = True
+            if verbose and outputs.written:
+                _say(shown, len(data), sum(target.stat().st_size for target in outputs.written),
+                     str(outputs.written[0]) if folder is None else str(folder))
     if lost:
         sys.exit(1)
+
+
+def _restore_to_stdout(shown: str, size: int, restoring, fmt: str | None, keep_going: bool, verbose: bool) -> None:
+    """Write an archive's one image to standard output."""
+    from darncodec.imageio import write_bilevel
+
+    if restoring.asked != 1:
+        raise InputError(f"{shown}: holds {restoring.asked} images; use -o FOLDER")
+    part = next(part for part in restoring.parts)
+    if part.lost:   # (one image: lost, there is nothing to keep going to)
+        raise FormatError(f"{shown}: {part.lost[0].reason}")
+    image = io.BytesIO()  # Pillow's TIFF writer seeks, which a pipe cannot
+    write_bilevel(image, part.images[0][2], fmt or "png")
+    sys.stdout.buffer.write(image.getvalue())
+    sys.stdout.buffer.flush()
+    if verbose:
+        _say(shown, size, len(image.getvalue()), "<stdout>")
+
+
+def _targets(path: str, output: str | None, fmt: str | None, restoring) -> tuple[dict[int, Path], Path | None, str]:
+    """Where each image asked for goes (by archive index), the folder they go into (None: one file),
+    and the suffix: an archive of one image (or one image asked for with -o FILE) becomes a file, any
+    other a folder of NNNNN-NAME files."""
+    expected = restoring.expected
+    if not expected:   # every segment asked for is damaged: nothing will be written
+        return {}, None, ""
+    into_folder = restoring.asked != 1 or (restoring.total > 1 and not output) or bool(output and Path(output).is_dir())
+    suffix = _output_suffix(fmt, output, into_folder)
+    if not into_folder:
+        return {expected[0][0]: Path(output) if output else Path(path).with_suffix(suffix)}, None, suffix
+    folder = Path(output) if output else Path(path).with_suffix("")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder")
+    if restoring.total == 1:
+        stem = Path(path).stem if path != "-" else _safe_stem(expected[0][1])
+        return {expected[0][0]: folder / f"{stem}{suffix}"}, folder, suffix
+    return {i: folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, name in expected}, folder, suffix
 
 
 def _work(data: bytes) -> tuple[int, int]:
@@ -356,27 +375,38 @@ def _raise_or_return(result):
     return result
 
 
-def _write_images(targets: list[Path], images: list[np.ndarray], suffix: str, folder: Path | None) -> None:
-    """Write every image atomically; on failure remove what this call wrote (and the folder it made),
-    so that images appear in a folder only when all of them could be written."""
-    from darncodec.imageio import write_bilevel
+class _Outputs:
+    """Restored images written one at a time as they are decoded, each atomically, into ``folder``
+    (made at the first image; None: the targets are files). If anything fails before the writer is
+    closed, every image it wrote is removed, and the folder if it made it: images appear only when all
+    of them could be restored and written."""
 
-    made_folder = folder is not None and not folder.exists()
-    if made_folder:
-        folder.mkdir(parents=False)
-        record_output(folder)
-    written: list[Path] = []
-    try:
-        for target, bits in zip(targets, images):
-            write_atomically(target, lambda tmp, b=bits: write_bilevel(tmp, b, suffix))
-            written.append(target)
-    except BaseException:
-        for target in written:
+    def __init__(self, folder: Path | None, suffix: str) -> None:
+        self.folder, self.suffix = folder, suffix
+        self.made_folder = False
+        self.written: list[Path] = []
+
+    def write(self, target: Path, bits: np.ndarray) -> None:
+        from darncodec.imageio import write_bilevel
+
+        if self.folder is not None and not self.folder.exists():
+            self.folder.mkdir(parents=False)
+            self.made_folder = True
+            record_output(self.folder)
+        write_atomically(target, lambda tmp: write_bilevel(tmp, bits, self.suffix))
+        self.written.append(target)
+
+    def __enter__(self) -> _Outputs:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            return
+        for target in self.written:
             target.unlink(missing_ok=True)
-        if made_folder:  # only files this call wrote can be in a folder it made
+        if self.made_folder:  # only files this writer wrote can be in a folder it made
             with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
+                self.folder.rmdir()
 
 
 def _named(path: str, action):

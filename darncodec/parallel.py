@@ -44,9 +44,14 @@ def processes(jobs: int | None, tasks: int, pixels: int) -> Iterator[Executor | 
     if count <= 1:
         yield None
         return
-    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_one_thread_each) as pool:
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread_each)
+    try:
         yield pool
+    except BaseException:
+        pool.shutdown(cancel_futures=True)   # an error: the segments not yet begun are not waited for
+        raise
+    finally:
+        pool.shutdown()
 
 
 def executor(jobs: int | None, tasks: int, pixels: int,

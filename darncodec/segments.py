@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -257,11 +257,44 @@ def decompress(data: bytes, model: str | ModelFile | codec.CodingModel | None = 
 def decompress_many(archives: Sequence[bytes], model: str | ModelFile | codec.CodingModel | None = None,
                     device: str = "cpu", pages: Iterable[int | range] | None = None, keep_going: bool = False,
                     executor: Executor | None = None, options: dict | None = None) -> list[Restored | DarnError]:
-    """decompress for each archive, every needed segment of every archive one task; an archive that
-    cannot be read (or, without keep_going, has a damaged segment) gives its error in its place.
-    ``options``: codec.decompress's keyword arguments glyph_model and limits."""
+    """decompress for each archive (decompress_stream, gathered): an archive that cannot be read (or,
+    without keep_going, has a damaged segment) gives its error in its place."""
+    results: list[Restored | DarnError] = []
+    for restoring in decompress_stream(archives, model, device, pages, executor, options):
+        if isinstance(restoring, DarnError):
+            results.append(restoring)
+            continue
+        whole = Restored([], [], restoring.total)
+        for part in restoring.parts:
+            whole.images += part.images
+            whole.lost += part.lost
+        results.append(FormatError(whole.lost[0].reason) if whole.lost and not keep_going else whole)
+    return results
+
+
+@dataclass
+class Restoring:
+    """An archive being restored (decompress_stream): what it holds and what will be restored, known
+    from its index and segment headers before anything is decoded, and ``parts``, the outcome of each
+    needed segment in archive order as soon as it and the segments before it are decoded (a Restored
+    with that segment's images, or with its images lost and why)."""
+
+    total: int                        # images in the archive
+    asked: int                        # images asked for
+    expected: list[tuple[int, str]]   # (archive index, name) of each image asked for in a segment whose header reads
+    parts: Iterator[Restored]
+
+
+def decompress_stream(archives: Sequence[bytes], model: str | ModelFile | codec.CodingModel | None = None,
+                      device: str = "cpu", pages: Iterable[int | range] | None = None,
+                      executor: Executor | None = None, options: dict | None = None) -> Iterator[Restoring | DarnError]:
+    """A Restoring (or the DarnError of an archive that cannot be read) for each archive in turn, every
+    needed segment of every archive submitted to ``executor`` at once, so that a caller writes the
+    images of one segment while later ones decode. ``options``: codec.decompress's keyword arguments
+    glyph_model and limits. An archive's parts not read before the next archive is asked for are
+    read (and dropped) then."""
     wanted = None if pages is None else _Pages(pages)
-    plans: list[tuple[list[Segment], int, int] | DarnError] = []
+    plans: list[tuple[list[Segment], int, int, list[tuple[int, str]]] | DarnError] = []
     tasks = []
     for data in archives:
         try:
@@ -275,28 +308,45 @@ def decompress_many(archives: Sequence[bytes], model: str | ModelFile | codec.Co
             plans.append(err)
             continue
         sent = chosen if executor is None else reference(model, chosen)
-        plans.append((needed, len(found), total))
+        plans.append((needed, len(found), total, _expected(needed, wanted, (options or {}).get("limits", DEFAULT_LIMITS))))
         tasks += [(sent, s.data, device, options or {}) for s in needed]
     decoded = iter(_map(executor, _decompress_segment, tasks))
-    results: list[Restored | DarnError] = []
     for item in plans:
         if isinstance(item, DarnError):
-            results.append(item)
+            yield item
             continue
-        needed, count, total = item
-        restored, error = Restored([], [], total), None
-        for segment in needed:
-            outcome = _check_segment(segment, next(decoded))
-            if isinstance(outcome, FormatError):
-                reason = f"{segment.describe(count)}: {outcome}"
-                error = error or FormatError(reason)
-                restored.lost += [Lost(part, reason) for part in
-                                  ([segment.images] if wanted is None else wanted.within(segment.images))]
-                continue
-            restored.images += [(i, name, bits) for i, (name, bits) in zip(segment.images, outcome)
-                                if wanted is None or i in wanted]
-        results.append(error if error and not keep_going else restored)
-    return results
+        needed, count, total, expected = item
+        parts = _parts(needed, count, total, wanted, decoded)
+        asked = total if wanted is None else sum(i in wanted for s in needed for i in s.images)
+        yield Restoring(total, asked, expected, parts)
+        for _ in parts:   # what the caller left unread
+            pass
+
+
+def _expected(needed: list[Segment], wanted: _Pages | None, limits: Limits) -> list[tuple[int, str]]:
+    """(archive index, name) of the images asked for, from the headers of their segments (a segment
+    whose header does not read is left out: its damage is reported when it is decoded)."""
+    expected = []
+    for segment in needed:
+        try:
+            entries = codec.read_header(segment.data, limits).images[int(segment.lead_in):]
+        except FormatError:
+            continue
+        expected += [(i, entry.name) for i, entry in zip(segment.images, entries) if wanted is None or i in wanted]
+    return expected
+
+
+def _parts(needed: list[Segment], count: int, total: int, wanted: _Pages | None,
+           decoded: Iterator) -> Iterator[Restored]:
+    for segment in needed:
+        outcome = _check_segment(segment, next(decoded))
+        if isinstance(outcome, FormatError):
+            reason = f"{segment.describe(count)}: {outcome}"
+            lost = [segment.images] if wanted is None else wanted.within(segment.images)
+            yield Restored([], [Lost(part, reason) for part in lost], total)
+            continue
+        yield Restored([(i, name, bits) for i, (name, bits) in zip(segment.images, outcome)
+                        if wanted is None or i in wanted], [], total)
 
 
 class _Pages:

@@ -108,6 +108,31 @@ def test_pages_decode_only_their_segments(archive, model, images) -> None:
         segments.decompress(archive, model, pages=[5])
 
 
+def test_the_stream_knows_its_images_before_decoding_and_gives_each_segment_in_order(archive, model, images) -> None:
+    calls = []
+    real = codec.decompress
+
+    def counting(data, *args, **kwargs):
+        calls.append(len(data))
+        return real(data, *args, **kwargs)
+
+    with mock.patch.object(codec, "decompress", counting):
+        stream = segments.decompress_stream([archive, archive], model, pages=[1, range(3, 5)])
+        restoring = next(stream)
+        assert not calls   # the executor is None: nothing is decoded before its part is read
+        assert (restoring.total, restoring.asked) == (5, 3)
+        assert restoring.expected == [(1, "im1"), (3, "im3"), (4, "im4")]
+        assert [i for i, _, _ in next(restoring.parts).images] == [1]   # segment 2
+        assert len(calls) == 1
+        other = next(stream)   # the first archive's unread parts are read (and dropped) first
+        assert len(calls) == 3
+        parts = list(other.parts)
+        assert [[i for i, _, _ in part.images] for part in parts] == [[1], [3], [4]]   # segments 2, 3 and 4
+    for part in parts:
+        for i, _, bits in part.images:
+            np.testing.assert_array_equal(bits, images[i])
+
+
 def _segment_at(archive: bytes, number: int) -> int:
     found = segments.segments(archive)
     index_end = 56 + int.from_bytes(archive[48:52], "little")
