@@ -42,12 +42,18 @@ if TYPE_CHECKING:
               help="Local visible layer: a learned logit per pattern of the N nearest causal neighbours.")
 @click.option("--encoder-ar/--no-encoder-ar", default=False, help="Autoregressive encoder q(H1|X).")
 @click.option("--skip/--no-skip", default=False, help="Skip connections from all layers above.")
+@click.option("--sparsity", default=0.0, show_default=True,
+              help="fDARN (section 2.3): keep the mean activity of the stochastic units near this fraction "
+                   "(e.g. 0.05 with --hidden 0 --visible factorised; sampling then skips inactive units).")
 @click.option("--optimizer", type=click.Choice(["rmsprop", "adam"]), default="rmsprop", show_default=True)
 @click.option("--lr", default=3e-4, show_default=True)
 @click.option("--lr-decay", default=1.0, show_default=True, help="Per-epoch learning-rate factor.")
 @click.option("--epochs", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
               help="Examples per step, over all processes together under torchrun.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="Importance samples per example: minimise the S-sample importance-weighted bound (IWAE), "
+                   "what coding with S particles pays; 1 is the -ELBO.")
 @click.option("--patience", default=10, show_default=True, type=click.IntRange(min=1),
               help="Early stopping on the validation cost.")
 @click.option("--max-minutes", default=float("inf"), help="Stop after this much training time.")
@@ -62,9 +68,10 @@ if TYPE_CHECKING:
                    "only overwrite OUTPUT.")
 @click.pass_context
 def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius,
-                  shared, table, encoder_ar, skip, optimizer, lr, lr_decay, epochs, batch_size, patience, max_minutes,
+                  shared, table, encoder_ar, skip, sparsity, optimizer, lr, lr_decay, epochs, batch_size, samples, patience, max_minutes,
                   seed, threads, device, resume, force) -> None:
-    """Train a DARN on CORPUS by minimising its -ELBO (paper section 4), on one process or, under
+    """Train a DARN on CORPUS by minimising its -ELBO (paper section 4) or, with --samples S, its S-sample
+    importance-weighted bound, on one process or, under
     `torchrun --nproc-per-node N`, on N processes (DistributedDataParallel; docs/models.md)."""
     torch = require_torch("darncodec train")  # here, not at the top: the coding commands do without it
 
@@ -88,10 +95,10 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                                                                        max_tiles)
         torch.manual_seed(seed)  # the initial weights follow from the seed
         model, init_hash = _starting_model(init_model, corpus, (height, width), latent, hidden, visible, radius,
-                                           shared, table, encoder_ar, skip)
+                                           shared, table, encoder_ar, skip, sparsity)
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                                  lr_decay=lr_decay, patience=patience, seed=seed, device=str(team.device),
-                                 max_minutes=max_minutes)
+                                 max_minutes=max_minutes, samples=samples)
         wanted = recipe(model.config, {"threshold": threshold, "max_tiles": max_tiles, "init": init_hash},
                         settings.recipe())
         start = team.agree(lambda: open_run(run_dir, wanted, resume, force))
@@ -113,7 +120,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
 
 
 def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, table, encoder_ar,
-                    skip) -> tuple[DARN, str | None]:
+                    skip, sparsity) -> tuple[DARN, str | None]:
     """The model to train (a new one, or ``init_model``'s weights) and the hash of the model it starts from."""
     from darncodec.model.darn import DARN
     from darncodec.model.io import build_float_model, with_context_table
@@ -123,7 +130,7 @@ def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, s
         try:
             config = DarnConfig(*tile, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
                                 visible=visible, radius=radius, shared=shared, table=table,
-                                encoder_autoregressive=encoder_ar, skip=skip, corpus=corpus)
+                                encoder_autoregressive=encoder_ar, skip=skip, sparsity=sparsity, corpus=corpus)
         except ValueError as err:
             raise click.UsageError(f"bad architecture: {err}") from None
         return DARN(config), None

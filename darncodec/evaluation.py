@@ -65,8 +65,7 @@ def importance_sampled_nll(model: DARN, x: torch.Tensor, mask: torch.Tensor | No
         for start in range(0, len(x), per_call):
             xb = x[start:start + per_call]
             mb = None if mask is None else mask[start:start + per_call]
-            log_w = model.log_weights(xb, generator, mb, samples).view(samples, len(xb))
-            runs[r, start:start + len(xb)] = -(torch.logsumexp(log_w, 0) - math.log(samples)).double().numpy()
+            runs[r, start:start + len(xb)] = model.cost(xb, generator, mb, samples).double().numpy()
     return Estimate(runs)
 
 

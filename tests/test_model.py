@@ -105,6 +105,31 @@ def test_enumeration_and_importance_sampling_agree() -> None:
     assert (elbo >= exact.per_example - 0.05).all()     # the -ELBO bounds -log p(x) from above
 
 
+def test_the_bound_of_more_samples_is_tighter_and_training_on_it_lowers_it(tmp_path) -> None:
+    config = DarnConfig(3, 3, latent=(4,), hidden=3, visible="local", radius=1)
+    model = random_model(config, scale=0.7)
+    x = torch.bernoulli(torch.full((6, 9), 0.4), generator=torch.Generator().manual_seed(2))
+    exact = exact_nll(model, x).per_example
+    noise = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        bounds = {s: torch.stack([model.cost(x, noise, samples=s) for _ in range(400)]).mean(0).numpy()
+                  for s in (1, 4, 64)}
+    assert (bounds[1] > bounds[4] + 0.01).all() and (bounds[4] > bounds[64]).all()
+    assert (bounds[64] > exact - 0.02).all() and np.abs(bounds[64] - exact).max() < np.abs(bounds[4] - exact).max() / 2
+
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((3, 16)) < 0.5
+    data = (prototypes[rng.integers(0, 3, 600)] ^ (rng.random((600, 16)) < 0.05)).astype(np.uint8)
+    model = DARN(DarnConfig(4, 4, latent=(4,), hidden=8, visible="local", radius=1))
+    valid = torch.tensor(data[500:], dtype=torch.float32)
+    before = importance_sampled_nll(model, valid, samples=4, repeats=5, generator=torch.Generator().manual_seed(1)).mean
+    settings = TrainSettings(epochs=10, optimizer="adam", lr=3e-2, patience=100, progress=False, samples=4)
+    result = train(model, data[:500], data[500:], settings, tmp_path)
+    after = importance_sampled_nll(model, valid, samples=4, repeats=5, generator=torch.Generator().manual_seed(1)).mean
+    assert after < before - 2.0 and abs(result.best_valid_nats - after) < 1.0   # validation measured the same bound
+    assert settings.recipe()["samples"] == 4 and "samples" not in TrainSettings().recipe()
+
+
 def test_exact_enumeration_refuses_too_many_units() -> None:
     model = random_model(DarnConfig(2, 2, latent=(17,), hidden=0))
     with pytest.raises(ValueError, match="16"):
@@ -220,3 +245,36 @@ def test_ancestral_samples_have_the_tile_shape() -> None:
     model = random_model(CONFIGS[1])
     samples = model.sample(5, torch.Generator().manual_seed(0))
     assert samples.shape == (5, CONFIGS[1].pixels) and set(samples.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_fdarn_samples_sparsely_what_the_dense_sampler_draws() -> None:
+    model = random_model(DarnConfig(4, 5, latent=(12,), hidden=0, visible="factorised", sparsity=0.1), scale=1.0)
+    assert model.config.samples_sparsely
+    h, latent_logits, visible_logits, additions = model.sample_sparse(200, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(latent_logits, model.latent_logits([h])[0])
+    torch.testing.assert_close(visible_logits, model._context(0, [h]))
+    torch.testing.assert_close(additions, h.sum(1) * (12 + 20))
+    sparse = model.sample(200, torch.Generator().manual_seed(2))
+    dense = model.sample(200, torch.Generator().manual_seed(2), sparse=False)
+    assert (sparse == dense).float().mean() > 0.99   # the same draws, up to rounding of the logits
+    with pytest.raises(ValueError, match="sparse sampling"):
+        random_model(DarnConfig(4, 5, latent=(12,), hidden=3)).sample_sparse(1)
+
+
+def test_training_with_a_sparsity_target_makes_the_code_sparse(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((6, 16)) < 0.5
+    data = (prototypes[rng.integers(0, 6, 600)] ^ (rng.random((600, 16)) < 0.05)).astype(np.uint8)
+    x = torch.tensor(data, dtype=torch.float32)
+    activity = {}
+    for rho in (0.0, 0.1):
+        torch.manual_seed(0)
+        model = DARN(DarnConfig(4, 4, latent=(20,), hidden=0, sparsity=rho))
+        settings = TrainSettings(epochs=15, optimizer="adam", lr=3e-2, patience=100, progress=False)
+        train(model, data[:500], data[500:], settings, tmp_path / str(rho))
+        with torch.no_grad():
+            activity[rho] = float(torch.sigmoid(model.encoder[0](x)).mean())
+    assert activity[0.1] < 0.2 < activity[0.0]
+    assert DarnConfig(4, 4).to_json() == DarnConfig(4, 4, sparsity=0).to_json()   # older models keep their hash
+    with pytest.raises(ValueError, match="sparsity"):
+        DarnConfig(4, 4, sparsity=1.5)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 VISIBLE_KINDS = ("factorised", "full", "local")
 MAX_TABLE_PIXELS = 20
-LATER_FIELDS = {"table": 0}     # name: default, for fields that older model files do not have
+LATER_FIELDS = {"table": 0, "sparsity": 0.0}   # name: default, for fields that older model files do not have
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class DarnConfig:
               template, added to the linear terms); 0 for none.
     encoder_autoregressive: q(H(1)|X) autoregressive within the layer instead of factorised.
     skip:     each decoder conditional sees all stochastic layers above it (the deep DARN's skips).
+    sparsity: the fDARN of section 2.3: training keeps the mean activity of the stochastic units near
+              this fraction (0: no target). Sampling a one-layer model with a linear decoder and a
+              factorised visible layer then costs O(active units x (pixels + units)) (DARN.sample).
     """
 
     height: int
@@ -40,10 +43,12 @@ class DarnConfig:
     table: int = 0
     encoder_autoregressive: bool = False
     skip: bool = False
+    sparsity: float = 0.0
     corpus: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent", tuple(int(n) for n in self.latent))
+        object.__setattr__(self, "sparsity", float(self.sparsity))
         if self.height < 1 or self.width < 1:
             raise ValueError("tile height and width must be positive")
         if not self.latent or min(self.latent) < 1:
@@ -52,6 +57,8 @@ class DarnConfig:
             raise ValueError(f"visible must be one of {VISIBLE_KINDS}, not {self.visible!r}")
         if self.visible == "local" and self.radius < 1:
             raise ValueError("a local visible layer needs radius >= 1")
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ValueError("sparsity is a target fraction of active units, at least 0 and below 1")
         if self.table and (self.visible != "local" or not 0 < self.table <= min(MAX_TABLE_PIXELS, self.radius * (2 * self.radius + 2))):
             raise ValueError(f"a context table needs a local visible layer and 1..{MAX_TABLE_PIXELS} pixels "
                              "within its neighbourhood")
@@ -63,6 +70,12 @@ class DarnConfig:
     @property
     def stochastic_units(self) -> int:
         return sum(self.latent)
+
+    @property
+    def samples_sparsely(self) -> bool:
+        """One stochastic layer, a linear decoder and a factorised visible layer: ancestral sampling
+        adds one column per active unit (section 2.3's fDARN)."""
+        return len(self.latent) == 1 and self.hidden == 0 and self.visible == "factorised"
 
     def to_json(self) -> str:
         """Canonical JSON (part of a model's content hash). Fields added after the first release are

@@ -3,10 +3,13 @@
 Decoder p(X, H) = p(H(L)) prod_k p(H(k) | H(k+1..)) p(X | H(1..)), each factor a product of
 Bernoulli conditionals that is autoregressive within its layer (Eq. 2, 7-8); encoder q(H|X) one
 layer at a time (Eq. 3-6). The cost of an example is L(x) = E_q[log q(h|x) - log p(x, h)] (Eq. 14),
-the -ELBO, whose Monte Carlo estimate with h ~ q is what training minimises (section 4).
+the -ELBO, whose Monte Carlo estimate with h ~ q is what training minimises (section 4); or, with S
+samples, the importance-weighted bound that Monte Carlo bits-back coding pays.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -148,16 +151,42 @@ class DARN(nn.Module):
         return self.log_joint(x, hs, mask) - layers_log_prob(logits, hs)
 
     def cost(self, x: torch.Tensor, generator: torch.Generator | None = None,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
-        """One-sample Monte Carlo -ELBO per example, in nats: log q(h|x) - log p(x, h), h ~ q."""
-        return -self.log_weights(x, generator, mask)
+             mask: torch.Tensor | None = None, samples: int = 1) -> torch.Tensor:
+        """Minus the ``samples``-sample importance-weighted bound per example, in nats:
+        -log((1/S) sum_s p(x, h_s)/q(h_s|x)), h_s ~ q (Eq. 16 with S samples; Burda et al.'s IWAE
+        bound). S = 1 is the one-sample Monte Carlo -ELBO, log q(h|x) - log p(x, h); with S
+        particles, bits-back coding pays this bound (darncodec.coding.particles), so training on it
+        trains for the file."""
+        if samples == 1:
+            return -self.log_weights(x, generator, mask)
+        hs, logits = self.posterior(x, generator, samples)
+        # q's own parameters reach the weights only through the drawn h (Appendix A's estimator): a
+        # direct path through log q would push q down where the normalised weights are high, the
+        # opposite of what tightens the bound (its score-function counterpart is not estimated)
+        weights = self.log_joint(x, hs, mask) - layers_log_prob([layer.detach() for layer in logits], hs)
+        return math.log(samples) - torch.logsumexp(weights.view(samples, len(x)), 0)
+
+    def sparsity_penalty(self, x: torch.Tensor) -> torch.Tensor:
+        """fDARN's training term (config.sparsity = rho): sum over the first layer's units of
+        KL(rho || mean activity of the unit under q over the batch), in nats; 0 without a target.
+        It shapes the code, it is not part of the description length."""
+        rho = self.config.sparsity
+        if not rho:
+            return x.new_zeros(())
+        activity = torch.sigmoid(self.encoder[0](x)).mean(0).clamp(1e-6, 1 - 1e-6)
+        return (rho * torch.log(rho / activity) + (1 - rho) * torch.log((1 - rho) / (1 - activity))).sum()
 
     # ----- ancestral sampling (section 2.3) ----------------------------------------------------
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None, progress: bool = False,
+               sparse: bool | None = None) -> torch.Tensor:
         """Draw n tiles at once: top layer first, one unit at a time within each autoregressive
         layer, each unit's logit from the units before it alone (so a step costs little more for
-        64 tiles than for 4). ``progress`` shows a bar over the units on stderr."""
+        64 tiles than for 4). ``progress`` shows a bar over the units on stderr. ``sparse`` (by
+        default where config.samples_sparsely) draws as fDARN does (sample_sparse): the same
+        distribution, the same draws up to rounding."""
+        if sparse if sparse is not None else self.config.samples_sparsely:
+            return torch.bernoulli(torch.sigmoid(self.sample_sparse(n, generator)[2]), generator=generator)
         latent = self.config.latent
         device = self.top_bias.device
         hs: Layers = [torch.zeros(n, size, device=device) for size in latent]
@@ -170,6 +199,31 @@ class DARN(nn.Module):
             if self.visible_ar is None:
                 return torch.bernoulli(torch.sigmoid(context), generator=generator)
             return self._draw_autoregressive(context, self.visible_ar, generator, bar)
+
+    @torch.no_grad()
+    def sample_sparse(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+        """fDARN's ancestral sampling (section 2.3) of a one-layer DARN with a linear decoder and a
+        factorised visible layer: every unit's logit starts at its bias, and a unit drawn active adds
+        its column of the autoregressive weights to the logits of the units after it and its column
+        of the decoder to the pixels' logits; inactive units cost nothing, so a tile costs
+        O(active units x (units + pixels)) additions. Returns h, the logits of h, the logits of x
+        (draw x from the last), and the additions made per tile."""
+        if not self.config.samples_sparsely:
+            raise ValueError("sparse sampling needs one stochastic layer, a linear decoder and a factorised visible layer")
+        units = self.config.latent[0]
+        prior = self.latent_ar[0].weight.T.contiguous()           # row j: unit j's weights to every unit
+        decoder = self.decoder[0].outer.weight.T.contiguous()    # row j: unit j's weights to every pixel
+        h = self.top_bias.new_zeros(n, units)
+        logits = self.top_bias.expand(n, -1).clone()
+        visible = self.decoder[0].outer.bias.expand(n, -1).clone()
+        for j in range(units):
+            h[:, j] = torch.bernoulli(torch.sigmoid(logits[:, j]), generator=generator)
+            active = h[:, j].nonzero().squeeze(1)
+            if len(active):
+                logits[active, j + 1:] += prior[j, j + 1:]
+                visible[active] += decoder[j]
+        additions = h.sum(1) * (units + self.config.pixels)
+        return h, logits, visible, additions
 
     @staticmethod
     def _draw_autoregressive(context: torch.Tensor, ar: AutoregressiveLinear | LocalAutoregressive,

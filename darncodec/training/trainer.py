@@ -1,4 +1,5 @@
-"""MDL training of a DARN (paper section 4): Monte Carlo -ELBO with h ~ q, the Appendix A estimator,
+"""MDL training of a DARN (paper section 4): Monte Carlo -ELBO with h ~ q (or the S-sample
+importance-weighted bound), the Appendix A estimator,
 RMSprop with momentum 0.9 (Adam optional), minibatches of 100, early stopping on a validation split,
 checkpoints that a later run resumes from, seeded runs, on one process or several (torchrun)."""
 
@@ -34,10 +35,13 @@ class TrainSettings:
     device: str = "cpu"
     max_minutes: float = math.inf  # stop (keeping the best model) after this much wall time
     progress: bool = True
+    samples: int = 1               # importance samples per example: the cost is the S-sample bound (1: the -ELBO)
 
     def recipe(self) -> dict:
-        """The settings that change the weights a run ends with (part of a checkpoint's recipe)."""
-        return {name: getattr(self, name) for name in ("optimizer", "lr", "momentum", "lr_decay", "batch_size", "seed")}
+        """The settings that change the weights a run ends with (part of a checkpoint's recipe;
+        ``samples`` only where it is not 1, so that earlier runs' recipes still match)."""
+        names = ("optimizer", "lr", "momentum", "lr_decay", "batch_size", "seed") + (("samples",) if self.samples > 1 else ())
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclass
@@ -69,14 +73,16 @@ ORDER, TRAIN_NOISE, VALID_NOISE = range(3)       # the streams of random numbers
 
 
 class _Cost(nn.Module):
-    """The -ELBO of a batch as a module call, which DistributedDataParallel hooks into."""
+    """The cost of a batch (DARN.cost with ``samples``) as a module call, which DistributedDataParallel
+    hooks into."""
 
-    def __init__(self, model: DARN) -> None:
+    def __init__(self, model: DARN, samples: int) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
-        return self.model.cost(x, noise)
+        """Each example's cost, plus the batch's sparsity penalty (so that the batch mean carries it once)."""
+        return self.model.cost(x, noise, samples=self.samples) + self.model.sparsity_penalty(x)
 
 
 def batch_cost(cost: Callable[[torch.Tensor, torch.Generator], torch.Tensor], x: torch.Tensor,
@@ -89,11 +95,11 @@ def batch_cost(cost: Callable[[torch.Tensor, torch.Generator], torch.Tensor], x:
 
 @torch.no_grad()
 def mean_cost(model: DARN, data: torch.Tensor, team: Team, noise: torch.Generator,
-              batch_size: int = 1000) -> float:
-    """Monte Carlo -ELBO (one sample of h per example), mean over ``data``, in nats; each process
-    takes its share of ``data``."""
+              batch_size: int = 1000, samples: int = 1) -> float:
+    """DARN.cost (the Monte Carlo -ELBO, or the ``samples``-sample bound), mean over ``data``, in nats;
+    each process takes its share of ``data``."""
     mine = data[team.share(len(data))]
-    total = sum(model.cost(mine[start:start + batch_size], noise).sum().item()
+    total = sum(model.cost(mine[start:start + batch_size], noise, samples=samples).sum().item()
                 for start in range(0, len(mine), batch_size))
     return team.total(total) / len(data)
 
@@ -125,7 +131,7 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
         optimizer.load_state_dict(resume_from["optimizer"])
         schedule.load_state_dict(resume_from["schedule"])
         state = dict(resume_from["state"])
-    cost = team.wrap(_Cost(model))
+    cost = team.wrap(_Cost(model, settings.samples))
 
     x_train = torch.as_tensor(train_data, dtype=torch.float32, device=device)
     x_valid = torch.as_tensor(valid_data, dtype=torch.float32, device=device)
@@ -150,7 +156,8 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
                 bar.set_postfix(bpp=f"{running / math.log(2) / pixels:.4f}", nats=f"{running:.2f}")
         schedule.step()
         model.eval()
-        valid = mean_cost(model, x_valid, team, generator(device, settings.seed, epoch, VALID_NOISE, team.rank))
+        valid = mean_cost(model, x_valid, team, generator(device, settings.seed, epoch, VALID_NOISE, team.rank),
+                          max(1, 1000 // settings.samples), settings.samples)
         state["epoch"] += 1
         state["wall"] = team.agree(lambda: time.monotonic() - started)
         improved = valid < state["best"]
