@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 @click.option("--visible", type=click.Choice(VISIBLE_KINDS), default="factorised", show_default=True)
 @click.option("--radius", default=0, show_default=True, help="Neighbourhood radius of a local visible layer.")
 @click.option("--shared/--no-shared", default=False, help="Local visible weights shared over positions.")
+@click.option("--period", default=0, show_default=True,
+              help="Local visible weights shared periodically: positions equal modulo PERIOD share a kernel "
+                   "(periodic local connectivity, section 2.2); 0: a kernel per position (or --shared).")
 @click.option("--table", default=0, show_default=True,
               help="Local visible layer: a learned logit per pattern of the N nearest causal neighbours.")
 @click.option("--encoder-ar/--no-encoder-ar", default=False, help="Autoregressive encoder q(H1|X).")
@@ -68,7 +71,7 @@ if TYPE_CHECKING:
                    "only overwrite OUTPUT.")
 @click.pass_context
 def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius,
-                  shared, table, encoder_ar, skip, sparsity, optimizer, lr, lr_decay, epochs, batch_size, samples, patience, max_minutes,
+                  shared, period, table, encoder_ar, skip, sparsity, optimizer, lr, lr_decay, epochs, batch_size, samples, patience, max_minutes,
                   seed, threads, device, resume, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4) or, with --samples S, its S-sample
     importance-weighted bound, on one process or, under
@@ -95,7 +98,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                                                                        max_tiles)
         torch.manual_seed(seed)  # the initial weights follow from the seed
         model, init_hash = _starting_model(init_model, corpus, (height, width), latent, hidden, visible, radius,
-                                           shared, table, encoder_ar, skip, sparsity)
+                                           shared, period, table, encoder_ar, skip, sparsity)
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                                  lr_decay=lr_decay, patience=patience, seed=seed, device=str(team.device),
                                  max_minutes=max_minutes, samples=samples)
@@ -119,7 +122,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
     click.echo(json.dumps(summary))
 
 
-def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, table, encoder_ar,
+def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, period, table, encoder_ar,
                     skip, sparsity) -> tuple[DARN, str | None]:
     """The model to train (a new one, or ``init_model``'s weights) and the hash of the model it starts from."""
     from darncodec.model.darn import DARN
@@ -129,7 +132,7 @@ def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, s
     if not init_model:
         try:
             config = DarnConfig(*tile, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
-                                visible=visible, radius=radius, shared=shared, table=table,
+                                visible=visible, radius=radius, shared=shared, period=period, table=table,
                                 encoder_autoregressive=encoder_ar, skip=skip, sparsity=sparsity, corpus=corpus)
         except ValueError as err:
             raise click.UsageError(f"bad architecture: {err}") from None

@@ -27,6 +27,7 @@ CONFIGS = [
     DarnConfig(5, 6, latent=(9,), hidden=4, visible="local", radius=3, shared=True, encoder_autoregressive=True),
     DarnConfig(4, 4, latent=(3,), hidden=3, visible="factorised"),
     DarnConfig(7, 9, latent=(5,), hidden=3, visible="local", radius=2, shared=True, table=7),
+    DarnConfig(6, 8, latent=(6,), hidden=3, visible="local", radius=2, period=3, table=5),
 ]
 
 
@@ -86,8 +87,8 @@ def test_probabilities_do_not_depend_on_batch_composition(tmp_path) -> None:
         assert np.array_equal(one[0], whole[i])
 
 
-def test_quantised_probabilities_stay_close_to_the_float_model(tmp_path) -> None:
-    config = CONFIGS[1]
+@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[5]], ids=["local", "periodic"])
+def test_quantised_probabilities_stay_close_to_the_float_model(config, tmp_path) -> None:
     net = quantised(config, tmp_path, scale=0.5)
     from darncodec.model.io import build_float_model
 

@@ -278,3 +278,20 @@ def test_training_with_a_sparsity_target_makes_the_code_sparse(tmp_path) -> None
     assert DarnConfig(4, 4).to_json() == DarnConfig(4, 4, sparsity=0).to_json()   # older models keep their hash
     with pytest.raises(ValueError, match="sparsity"):
         DarnConfig(4, 4, sparsity=1.5)
+
+
+def test_periodic_kernels_are_per_position_kernels_repeated_with_the_period() -> None:
+    periodic = random_model(DarnConfig(7, 10, latent=(3,), hidden=2, visible="local", radius=2, period=3))
+    assert periodic.visible_ar.weight.shape == (9, 12)
+    per_position = DARN(DarnConfig(7, 10, latent=(3,), hidden=2, visible="local", radius=2))
+    state = periodic.state_dict()
+    y, x = np.divmod(np.arange(70), 10)
+    state["visible_ar.weight"] = state["visible_ar.weight"][torch.from_numpy((y % 3) * 3 + x % 3)]
+    per_position.load_state_dict(state)
+    pixels = torch.bernoulli(torch.full((5, 70), 0.3), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(periodic.visible_ar(pixels), per_position.visible_ar(pixels))
+    for j in (0, 13, 69):
+        torch.testing.assert_close(periodic.visible_ar.unit_logit(pixels, j), periodic.visible_ar(pixels)[:, j])
+    for bad in (dict(period=3, shared=True), dict(period=1), dict(period=11)):
+        with pytest.raises(ValueError, match="periodic"):
+            DarnConfig(7, 10, visible="local", radius=2, **bad)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 VISIBLE_KINDS = ("factorised", "full", "local")
 MAX_TABLE_PIXELS = 20
-LATER_FIELDS = {"table": 0, "sparsity": 0.0}   # name: default, for fields that older model files do not have
+LATER_FIELDS = {"table": 0, "sparsity": 0.0, "period": 0}   # name: default, for fields that older model files do not have
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class DarnConfig:
               neighbourhood of ``radius`` rows above and columns either side, section 2.2).
     shared:   for "local", one kernel for every position (a masked convolution) instead of
               position-specific weights (locally connected).
+    period:   for "local" and not shared, periodic local connectivity (section 2.2): positions whose
+              row and column agree modulo ``period`` share a kernel (period x period kernels); 0 for
+              a kernel per position.
     table:    for "local", the joint pattern of the ``table`` nearest causal neighbours also selects a
               learned logit from a table of 2**table entries (a static context model like JBIG's
               template, added to the linear terms); 0 for none.
@@ -40,6 +43,7 @@ class DarnConfig:
     visible: str = "factorised"
     radius: int = 0
     shared: bool = False
+    period: int = 0
     table: int = 0
     encoder_autoregressive: bool = False
     skip: bool = False
@@ -49,6 +53,7 @@ class DarnConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent", tuple(int(n) for n in self.latent))
         object.__setattr__(self, "sparsity", float(self.sparsity))
+        object.__setattr__(self, "period", int(self.period))
         if self.height < 1 or self.width < 1:
             raise ValueError("tile height and width must be positive")
         if not self.latent or min(self.latent) < 1:
@@ -57,6 +62,9 @@ class DarnConfig:
             raise ValueError(f"visible must be one of {VISIBLE_KINDS}, not {self.visible!r}")
         if self.visible == "local" and self.radius < 1:
             raise ValueError("a local visible layer needs radius >= 1")
+        if self.period and (self.visible != "local" or self.shared or not 2 <= self.period <= max(self.height, self.width)):
+            raise ValueError("periodic weights need a local visible layer that is not shared, and a period "
+                             "from 2 to the tile's side")
         if not 0.0 <= self.sparsity < 1.0:
             raise ValueError("sparsity is a target fraction of active units, at least 0 and below 1")
         if self.table and (self.visible != "local" or not 0 < self.table <= min(MAX_TABLE_PIXELS, self.radius * (2 * self.radius + 2))):

@@ -58,7 +58,7 @@ class DARN(nn.Module):
             "factorised": lambda: None,
             "full": lambda: AutoregressiveLinear(config.pixels),
             "local": lambda: LocalAutoregressive(config.height, config.width, config.radius, config.shared,
-                                                config.table),
+                                                config.table, config.period),
         }[config.visible]()
         below = (config.pixels,) + latent[:-1]
         self.encoder = nn.ModuleList(

@@ -93,7 +93,8 @@ def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
     elif config.visible == "local":
         # len(causal_offsets(radius)), counted rather than built (a crafted radius may be huge)
         neighbours = config.radius * (2 * config.radius + 2)
-        shapes["visible_ar.weight"] = (1 if config.shared else config.pixels, neighbours)
+        rows = 1 if config.shared else config.period ** 2 if config.period else config.pixels
+        shapes["visible_ar.weight"] = (rows, neighbours)
         if config.table:
             shapes["visible_ar.table"] = (1 << config.table,)
     if config.encoder_autoregressive:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from darncodec.model.neighbourhood import neighbour_index, table_columns
+from darncodec.model.neighbourhood import neighbour_index, table_columns, weight_rows
 
 
 class Conditional(nn.Module):
@@ -48,26 +48,33 @@ class AutoregressiveLinear(nn.Module):
 class LocalAutoregressive(nn.Module):
     """sum_k W[p,k] x[neighbour(p,k)] over the causal neighbourhood of every pixel p (section 2.2).
 
-    ``shared`` ties W[p,k] over positions p (a masked convolution); otherwise each position has its
-    own weights (locally connected). With ``table`` > 0, T[c(p)] is added, where c(p) is the pattern
+    ``shared`` ties W[p,k] over positions p (a masked convolution); ``period`` ties it over positions
+    equal modulo the period (periodic local connectivity); otherwise each position has its own
+    weights (locally connected). With ``table`` > 0, T[c(p)] is added, where c(p) is the pattern
     of the ``table`` nearest neighbours read as a binary number: a nonlinear function of the
     nearest context, learned once for a corpus (JBIG's templates adapt such a table per image).
     """
 
-    def __init__(self, height: int, width: int, radius: int, shared: bool, table: int = 0) -> None:
+    def __init__(self, height: int, width: int, radius: int, shared: bool, table: int = 0, period: int = 0) -> None:
         super().__init__()
         index = torch.from_numpy(neighbour_index(height, width, radius))
         self.register_buffer("index", index, persistent=False)
-        rows = 1 if shared else height * width
-        self.weight = nn.Parameter(torch.zeros(rows, index.shape[1]))
+        rows = weight_rows(height, width, shared, period)   # None: a kernel per position
+        self.register_buffer("rows", None if rows is None else torch.from_numpy(rows), persistent=False)
+        kernels = 1 if shared else period * period if period else height * width
+        self.weight = nn.Parameter(torch.zeros(kernels, index.shape[1]))
         self.table: nn.Parameter | None = nn.Parameter(torch.zeros(1 << table)) if table else None
         self.register_buffer("table_columns", torch.from_numpy(table_columns(radius, table)), persistent=False)
         self.register_buffer("table_powers", 2.0 ** torch.arange(table), persistent=False)
 
+    def kernels(self) -> torch.Tensor:
+        """Every position's kernel: (1 or pixels, neighbours), broadcasting over the positions."""
+        return self.weight if self.rows is None or len(self.weight) == 1 else self.weight[self.rows]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
         values = padded[:, self.index]
-        logits = (values * self.weight).sum(-1)
+        logits = (values * self.kernels()).sum(-1)
         if self.table is not None:
             code = values[:, :, self.table_columns] @ self.table_powers
             logits = logits + self.table[code.long()]
@@ -80,7 +87,7 @@ class LocalAutoregressive(nn.Module):
         index = self.index[j]
         # index_select, not x[:, index]: advanced indexing of columns is ~1000x slower here
         values = x.index_select(1, index.clamp_max(pixels - 1)) * (index < pixels)      # outside the tile: 0
-        logit = values @ self.weight[0 if len(self.weight) == 1 else j]
+        logit = values @ self.weight[j if self.rows is None else self.rows[j]]
         if self.table is not None:
             code = values.index_select(1, self.table_columns) @ self.table_powers
             logit = logit + self.table[code.long()]

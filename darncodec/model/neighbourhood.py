@@ -34,3 +34,15 @@ def table_columns(radius: int, pixels: int) -> np.ndarray:
     offsets = causal_offsets(radius)
     nearest = sorted(range(len(offsets)), key=lambda k: (offsets[k][0] ** 2 + offsets[k][1] ** 2, k))
     return np.array(nearest[:pixels], dtype=np.int64)
+
+
+def weight_rows(height: int, width: int, shared: bool, period: int) -> np.ndarray | None:
+    """Which row of a local layer's weights each pixel uses: one row for all (``shared``, a
+    convolution), the row of (y mod period, x mod period) (periodic local connectivity, Gregor &
+    LeCun 2010, as the paper's section 2.2 uses it), or None: a row per pixel (locally connected)."""
+    if shared:
+        return np.zeros(height * width, np.int64)
+    if period:
+        y, x = np.divmod(np.arange(height * width), width)
+        return (y % period) * period + x % period
+    return None
