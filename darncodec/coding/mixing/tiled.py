@@ -287,8 +287,8 @@ class CountTables:
         begins, in decoding order (the group's image shapes and first tile: coding.mixing.raster's)."""
         if group == self.group:
             return
-        if self.group is not None:   # (fresh from np.zeros the first time: pages not yet touched stay unmapped)
-            self.counts[:] = 0
+        if self.group is not None:   # a fresh np.zeros, not a write over the old one: untouched pages stay unmapped
+            self.counts = np.zeros(self.counts.shape, np.uint8)
         self.group = group
         n0, n1 = np.meshgrid(np.arange(STATES), np.arange(STATES), indexing="ij")
         self.state_map[..., 0] = ((2 * n1 + 1) << (STATE_BITS - 1)) // (n0 + n1 + 1)
