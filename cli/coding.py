@@ -297,7 +297,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
             shown = "<stdin>" if path == "-" else path
             restoring = _named(path, lambda: _raise_or_return(restoring))
             if to_stdout or (path == "-" and not output):
-                _restore_to_stdout(shown, len(data), restoring, fmt, keep_going, verbose)
+                _restore_to_stdout(shown, len(data), restoring, fmt, verbose)
                 continue
             targets, folder, suffix = _targets(path, output, fmt, restoring)
             if folder is None or folder.is_dir():  # a folder still to be made holds nothing to overwrite
@@ -320,14 +320,14 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
         sys.exit(1)
 
 
-def _restore_to_stdout(shown: str, size: int, restoring, fmt: str | None, keep_going: bool, verbose: bool) -> None:
+def _restore_to_stdout(shown: str, size: int, restoring, fmt: str | None, verbose: bool) -> None:
     """Write an archive's one image to standard output."""
     from darncodec.imageio import write_bilevel
 
     if restoring.asked != 1:
         raise InputError(f"{shown}: holds {restoring.asked} images; use -o FOLDER")
-    part = next(part for part in restoring.parts)
-    if part.lost:   # (one image: lost, there is nothing to keep going to)
+    part = next(restoring.parts)
+    if part.lost:   # its one image is lost: with or without --keep-going, nothing to write
         raise FormatError(f"{shown}: {part.lost[0].reason}")
     image = io.BytesIO()  # Pillow's TIFF writer seeks, which a pipe cannot
     write_bilevel(image, part.images[0][2], fmt or "png")
