@@ -44,14 +44,13 @@ def processes(jobs: int | None, tasks: int, pixels: int) -> Iterator[Executor | 
     if count <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread_each)
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(cancel_futures=True)   # an error: the segments not yet begun are not waited for
-        raise
-    finally:
-        pool.shutdown()
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread_each) as pool:
+        try:
+            yield pool
+        except BaseException:
+            pool.shutdown(cancel_futures=True)   # an error: the segments not yet begun are not waited for
+            raise
 
 
 def executor(jobs: int | None, tasks: int, pixels: int,

@@ -19,6 +19,7 @@ from safetensors.numpy import load_file, save_file
 from darncodec.errors import ModelError
 from darncodec.fileio import write_atomically
 from darncodec.model.config import DarnConfig
+from darncodec.model.neighbourhood import kernel_count
 
 if TYPE_CHECKING:  # torch is imported where a float model is built, not for coding
     from darncodec.model.darn import DARN
@@ -93,8 +94,7 @@ def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
     elif config.visible == "local":
         # len(causal_offsets(radius)), counted rather than built (a crafted radius may be huge)
         neighbours = config.radius * (2 * config.radius + 2)
-        rows = 1 if config.shared else config.period ** 2 if config.period else config.pixels
-        shapes["visible_ar.weight"] = (rows, neighbours)
+        shapes["visible_ar.weight"] = (kernel_count(config.pixels, config.shared, config.period), neighbours)
         if config.table:
             shapes["visible_ar.table"] = (1 << config.table,)
     if config.encoder_autoregressive:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from darncodec.model.neighbourhood import neighbour_index, table_columns, weight_rows
+from darncodec.model.neighbourhood import kernel_count, neighbour_index, periodic_rows, table_columns
 
 
 class Conditional(nn.Module):
@@ -59,10 +60,10 @@ class LocalAutoregressive(nn.Module):
         super().__init__()
         index = torch.from_numpy(neighbour_index(height, width, radius))
         self.register_buffer("index", index, persistent=False)
-        rows = weight_rows(height, width, shared, period)   # None: a kernel per position
+        # each position's kernel (None: its own, the position's row of the weights)
+        rows = np.zeros(height * width, np.int64) if shared else periodic_rows(height, width, period) if period else None
         self.register_buffer("rows", None if rows is None else torch.from_numpy(rows), persistent=False)
-        kernels = 1 if shared else period * period if period else height * width
-        self.weight = nn.Parameter(torch.zeros(kernels, index.shape[1]))
+        self.weight = nn.Parameter(torch.zeros(kernel_count(height * width, shared, period), index.shape[1]))
         self.table: nn.Parameter | None = nn.Parameter(torch.zeros(1 << table)) if table else None
         self.register_buffer("table_columns", torch.from_numpy(table_columns(radius, table)), persistent=False)
         self.register_buffer("table_powers", 2.0 ** torch.arange(table), persistent=False)

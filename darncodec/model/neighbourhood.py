@@ -36,13 +36,14 @@ def table_columns(radius: int, pixels: int) -> np.ndarray:
     return np.array(nearest[:pixels], dtype=np.int64)
 
 
-def weight_rows(height: int, width: int, shared: bool, period: int) -> np.ndarray | None:
-    """Which row of a local layer's weights each pixel uses: one row for all (``shared``, a
-    convolution), the row of (y mod period, x mod period) (periodic local connectivity, Gregor &
-    LeCun 2010, as the paper's section 2.2 uses it), or None: a row per pixel (locally connected)."""
-    if shared:
-        return np.zeros(height * width, np.int64)
-    if period:
-        y, x = np.divmod(np.arange(height * width), width)
-        return (y % period) * period + x % period
-    return None
+def kernel_count(pixels: int, shared: bool, period: int) -> int:
+    """How many kernels a local layer over ``pixels`` positions has: one (``shared``, a convolution),
+    period x period (periodic local connectivity) or one per position (locally connected)."""
+    return 1 if shared else period * period if period else pixels
+
+
+def periodic_rows(height: int, width: int, period: int) -> np.ndarray:
+    """The kernel of each pixel under periodic local connectivity (Gregor & LeCun 2010, as the
+    paper's section 2.2 uses it): that of (y mod period, x mod period)."""
+    y, x = np.divmod(np.arange(height * width), width)
+    return (y % period) * period + x % period

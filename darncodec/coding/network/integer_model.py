@@ -26,7 +26,7 @@ from darncodec.coding.network.fixed_point import (
 )
 from darncodec.coding.network.quantize import integer_weights
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import neighbour_index, table_columns, weight_rows
+from darncodec.model.neighbourhood import neighbour_index, periodic_rows, table_columns
 
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
@@ -87,7 +87,7 @@ class IntegerDARN:
                 self.visible_weight = np.broadcast_to(self.visible_weight, self.neighbours.shape)
             elif config.period:  # a kernel per position, gathered exactly from the periodic ones
                 self.visible_weight = np.ascontiguousarray(
-                    self.visible_weight[weight_rows(config.height, config.width, False, config.period)])
+                    self.visible_weight[periodic_rows(config.height, config.width, config.period)])
         self.context_table = t.get("visible_ar.table")
         self.table_columns = table_columns(config.radius, config.table)
 
