@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 @click.option("--period", default=0, show_default=True,
               help="Local visible weights shared periodically: positions equal modulo PERIOD share a kernel "
                    "(periodic local connectivity, section 2.2); 0: a kernel per position (or --shared).")
+@click.option("--local-hidden", default=None, metavar="F,K,S,P",
+              help="Periodic local connectivity between the pixels and the first stochastic layer (section 2.2, "
+                   "the paper's Atari model): the first tanh layer is a grid of F filters at stride S, each "
+                   "seeing a KxK window, weights shared between positions equal modulo P (e.g. 16,8,4,8).")
 @click.option("--table", default=0, show_default=True,
               help="Local visible layer: a learned logit per pattern of the N nearest causal neighbours.")
 @click.option("--encoder-ar/--no-encoder-ar", default=False, help="Autoregressive encoder q(H1|X).")
@@ -57,6 +61,9 @@ if TYPE_CHECKING:
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Importance samples per example: minimise the S-sample importance-weighted bound (IWAE), "
                    "what coding with S particles pays; 1 is the -ELBO.")
+@click.option("--ema", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Validate and keep an exponential moving average of the weights with this decay per step "
+                   "(e.g. 0.999); 0: the weights as trained.")
 @click.option("--patience", default=10, show_default=True, type=click.IntRange(min=1),
               help="Early stopping on the validation cost.")
 @click.option("--max-minutes", default=float("inf"), help="Stop after this much training time.")
@@ -71,7 +78,7 @@ if TYPE_CHECKING:
                    "only overwrite OUTPUT.")
 @click.pass_context
 def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max_tiles, latent, hidden, visible, radius,
-                  shared, period, table, encoder_ar, skip, sparsity, optimizer, lr, lr_decay, epochs, batch_size, samples, patience, max_minutes,
+                  shared, period, local_hidden, table, encoder_ar, skip, sparsity, optimizer, lr, lr_decay, epochs, batch_size, samples, ema, patience, max_minutes,
                   seed, threads, device, resume, force) -> None:
     """Train a DARN on CORPUS by minimising its -ELBO (paper section 4) or, with --samples S, its S-sample
     importance-weighted bound, on one process or, under
@@ -98,10 +105,10 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                                                                        max_tiles)
         torch.manual_seed(seed)  # the initial weights follow from the seed
         model, init_hash = _starting_model(init_model, corpus, (height, width), latent, hidden, visible, radius,
-                                           shared, period, table, encoder_ar, skip, sparsity)
+                                           shared, period, local_hidden, table, encoder_ar, skip, sparsity)
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                                  lr_decay=lr_decay, patience=patience, seed=seed, device=str(team.device),
-                                 max_minutes=max_minutes, samples=samples)
+                                 max_minutes=max_minutes, samples=samples, ema=ema)
         wanted = recipe(model.config, {"threshold": threshold, "max_tiles": max_tiles, "init": init_hash},
                         settings.recipe())
         start = team.agree(lambda: open_run(run_dir, wanted, resume, force))
@@ -122,8 +129,8 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
     click.echo(json.dumps(summary))
 
 
-def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, period, table, encoder_ar,
-                    skip, sparsity) -> tuple[DARN, str | None]:
+def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, period, local_hidden, table,
+                    encoder_ar, skip, sparsity) -> tuple[DARN, str | None]:
     """The model to train (a new one, or ``init_model``'s weights) and the hash of the model it starts from."""
     from darncodec.model.darn import DARN
     from darncodec.model.io import build_float_model, with_context_table
@@ -133,7 +140,8 @@ def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, s
         try:
             config = DarnConfig(*tile, latent=tuple(int(n) for n in latent.split(",")), hidden=hidden,
                                 visible=visible, radius=radius, shared=shared, period=period, table=table,
-                                encoder_autoregressive=encoder_ar, skip=skip, sparsity=sparsity, corpus=corpus)
+                                encoder_autoregressive=encoder_ar, skip=skip, sparsity=sparsity, corpus=corpus,
+                                local_hidden=tuple(int(n) for n in local_hidden.split(",")) if local_hidden else ())
         except ValueError as err:
             raise click.UsageError(f"bad architecture: {err}") from None
         return DARN(config), None

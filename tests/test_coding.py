@@ -28,6 +28,8 @@ CONFIGS = [
     DarnConfig(4, 4, latent=(3,), hidden=3, visible="factorised"),
     DarnConfig(7, 9, latent=(5,), hidden=3, visible="local", radius=2, shared=True, table=7),
     DarnConfig(6, 8, latent=(6,), hidden=3, visible="local", radius=2, period=3, table=5),
+    DarnConfig(8, 6, latent=(5, 3), hidden=3, visible="local", radius=2, shared=True, skip=True,
+               local_hidden=(3, 4, 2, 2)),
 ]
 
 
@@ -87,7 +89,7 @@ def test_probabilities_do_not_depend_on_batch_composition(tmp_path) -> None:
         assert np.array_equal(one[0], whole[i])
 
 
-@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[5]], ids=["local", "periodic"])
+@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[5], CONFIGS[6]], ids=["local", "periodic", "local-hidden"])
 def test_quantised_probabilities_stay_close_to_the_float_model(config, tmp_path) -> None:
     net = quantised(config, tmp_path, scale=0.5)
     from darncodec.model.io import build_float_model
@@ -100,6 +102,9 @@ def test_quantised_probabilities_stay_close_to_the_float_model(config, tmp_path)
         expected = torch.sigmoid(model.visible_logits(torch.tensor(x, dtype=torch.float32),
                                                       [torch.tensor(h, dtype=torch.float32) for h in hs])).numpy()
     assert np.abs(net.probabilities(net.visible_logits(net.visible_context(hs), x)) - expected).max() < 0.02
+    with torch.no_grad():
+        expected = torch.sigmoid(model.encoder[0](torch.tensor(x, dtype=torch.float32))).numpy()
+    assert np.abs(net.probabilities(net.encoder_context(0, x)) - expected).max() < 0.02
 
 
 def _text_image(height: int, width: int) -> np.ndarray:
@@ -197,3 +202,16 @@ def test_adaptive_file_size_matches_its_coded_costs(tiny_model_path) -> None:
     data, (cost,) = compress([image], model, with_costs=True, coding="adaptive")
     ratio = 8 * payload_bytes(data) / cost
     assert 0.99 < ratio < 1.02, ratio
+
+
+@pytest.mark.parametrize("coding, particles", [("static", None), ("particles", 4), ("adaptive", None)])
+def test_a_model_with_locally_connected_layers_codes_exactly(tmp_path, coding, particles) -> None:
+    """Periodic local connectivity between layers (config.local_hidden) on the coding path: the
+    integer encoder and decoder expand the periodic kernels into sparse products, and every way of
+    coding round-trips."""
+    quantised(CONFIGS[6], tmp_path, scale=0.5)
+    rng = np.random.default_rng(7)
+    images = [(rng.random((h, w)) < 0.2).astype(np.uint8) for h, w in [(8, 6), (20, 13), (3, 30)]]
+    data = compress(images, str(tmp_path / "q.safetensors"), coding=coding, particles=particles)
+    restored = decompress(data, str(tmp_path / "q.safetensors"))
+    assert all(np.array_equal(bits, image) for (_, bits), image in zip(restored, images))

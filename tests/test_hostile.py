@@ -308,7 +308,9 @@ def test_float_shapes_are_those_of_the_network():
     for config in [DarnConfig(8, 8, latent=(6, 4), hidden=5, visible="local", radius=2, table=5, skip=True),
                    DarnConfig(4, 5, latent=(3,), hidden=0, visible="full", encoder_autoregressive=True),
                    DarnConfig(6, 6, latent=(2, 2, 3), visible="local", radius=1, shared=True),
-                   DarnConfig(28, 28)]:
+                   DarnConfig(28, 28),
+                   DarnConfig(9, 7, latent=(4, 3), hidden=5, skip=True, local_hidden=(3, 4, 2, 2)),
+                   DarnConfig(8, 8, latent=(4,), hidden=0, local_hidden=(2, 3, 3, 1))]:
         network = {f"float.{k}": tuple(v.shape) for k, v in DARN(config).state_dict().items()}
         assert float_shapes(config) == network
 

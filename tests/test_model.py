@@ -32,6 +32,7 @@ CONFIGS = [
     DarnConfig(5, 5, latent=(7, 3), hidden=4, visible="local", radius=2, skip=True),
     DarnConfig(5, 4, latent=(5,), hidden=3, visible="local", radius=1, shared=True, encoder_autoregressive=True),
     DarnConfig(6, 5, latent=(4,), hidden=3, visible="local", radius=2, shared=True, table=6),
+    DarnConfig(8, 6, latent=(4, 3), hidden=3, visible="local", radius=1, shared=True, local_hidden=(2, 4, 2, 2)),
 ]
 
 
@@ -150,11 +151,13 @@ def test_short_training_lowers_the_cost(tmp_path) -> None:
     assert (tmp_path / "best.safetensors").exists() and result.epochs_run == 15
 
 
-def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path) -> None:
-    """Two epochs, then a third from the checkpoint, end where three epochs in one go end."""
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path, ema) -> None:
+    """Two epochs, then a third from the checkpoint, end where three epochs in one go end (with a
+    moving average of the weights too: the checkpoint holds it)."""
     data = (np.random.default_rng(1).random((200, 4)) < 0.3).astype(np.uint8)
     config = DarnConfig(1, 4, latent=(2,), hidden=0)
-    settings = TrainSettings(epochs=3, progress=False)
+    settings = TrainSettings(epochs=3, progress=False, ema=ema)
     wanted = recipe(config, {}, settings.recipe())
     torch.manual_seed(0)
     whole = train(DARN(config), data, data[:50], settings, tmp_path / "whole", wanted)
@@ -167,6 +170,26 @@ def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path) -> 
     assert (first.epochs_run, resumed.epochs_run) == (2, 3) and resumed.best_valid_nats == whole.best_valid_nats
     hashes = {content_hash(*load_tensors(tmp_path / run / "best.safetensors")) for run in ("parts", "whole")}
     assert len(hashes) == 1
+
+
+def test_with_a_moving_average_the_averaged_weights_are_validated_and_kept(tmp_path) -> None:
+    data = (np.random.default_rng(1).random((300, 4)) < 0.3).astype(np.uint8)
+    config = DarnConfig(1, 4, latent=(2,), hidden=3)
+    settings = TrainSettings(epochs=1, progress=False, ema=0.99, optimizer="adam", lr=1e-2)
+    assert settings.recipe()["ema"] == 0.99 and "ema" not in TrainSettings().recipe()
+    torch.manual_seed(0)
+    start = DARN(config)
+    first = {k: v.clone() for k, v in start.state_dict().items()}
+    trained = train(start, data, data[:100], settings, tmp_path)
+    kept = build_float_model(*load_tensors(tmp_path / "best.safetensors")).state_dict()
+    raw = start.state_dict()
+    for name in raw:   # kept: neither the weights the run started from nor those it ended with
+        assert not torch.equal(kept[name], first[name]) and not torch.equal(kept[name], raw[name])
+    moved = [sum((weights[name] - first[name]).abs().sum() for name in raw) for weights in (kept, raw)]
+    assert moved[0] < moved[1]   # an average over the steps lags behind the weights
+    valid = torch.tensor(data[:100], dtype=torch.float32)
+    assert trained.best_valid_nats == pytest.approx(negative_elbo(build_float_model(
+        *load_tensors(tmp_path / "best.safetensors")), valid, samples=1).mean().item(), abs=1.0)
 
 
 def test_a_checkpoint_of_another_recipe_is_refused_in_one_line(tmp_path) -> None:
@@ -225,6 +248,9 @@ def test_config_rejects_impossible_architectures() -> None:
         DarnConfig(4, 4, visible="factorised", table=4)
     with pytest.raises(ValueError):
         DarnConfig(4, 4, visible="local", radius=1, table=5)
+    for bad in ((2, 3, 2), (0, 3, 2, 2), (2, 3, 5, 2), (2, 33, 2, 2), (300, 3, 2, 2), (2, 3, 2, 5)):
+        with pytest.raises(ValueError, match="local_hidden"):
+            DarnConfig(4, 4, local_hidden=bad)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{c.table}")
@@ -295,3 +321,44 @@ def test_periodic_kernels_are_per_position_kernels_repeated_with_the_period() ->
     for bad in (dict(period=3, shared=True), dict(period=1), dict(period=11)):
         with pytest.raises(ValueError, match="periodic"):
             DarnConfig(7, 10, visible="local", radius=2, **bad)
+
+
+def test_a_periodic_locally_connected_layer_sums_each_window_with_its_class_kernel() -> None:
+    """PeriodicLocal against a loop over output positions, channels and window taps, both ways: from
+    a tile to a coarser grid (a stride) and from a grid to a finer tile (each cell repeated)."""
+    from darncodec.model.layers import PeriodicLocal
+
+    torch.manual_seed(0)
+    for inputs, outputs, kernel, period in [((7, 9, 1), (3, 4, 3), 4, 2), ((3, 4, 2), (7, 9, 1), 2, 3)]:
+        layer = PeriodicLocal(inputs, outputs, kernel, period)
+        x = torch.randn(2, math.prod(inputs))
+        grid = x.view(2, *inputs)
+        expected = torch.zeros(2, *outputs)
+        for i in range(outputs[0]):
+            for j in range(outputs[1]):
+                kernel_of = (i % period) * period + j % period
+                cy = (2 * i + 1) * inputs[0] // (2 * outputs[0]) - kernel // 2
+                cx = (2 * j + 1) * inputs[1] // (2 * outputs[1]) - kernel // 2
+                for o in range(outputs[2]):
+                    total = layer.bias[kernel_of, o].clone()
+                    for tap, (dy, dx, c) in enumerate(np.ndindex(kernel, kernel, inputs[2])):
+                        y, z = cy + dy, cx + dx
+                        if 0 <= y < inputs[0] and 0 <= z < inputs[1]:
+                            total = total + layer.weight[kernel_of, o, tap] * grid[:, y, z, c]
+                    expected[:, i, j, o] = total
+        torch.testing.assert_close(layer(x), expected.reshape(2, -1))
+
+
+def test_periodic_local_connectivity_between_layers_trains(tmp_path) -> None:
+    """A model with local_hidden: the grid is its first level's tanh layer, its cost is a bound that
+    training lowers (as test_short_training_lowers_the_cost, with the locally connected layers)."""
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((3, 64)) < 0.5
+    data = (prototypes[rng.integers(0, 3, 600)] ^ (rng.random((600, 64)) < 0.05)).astype(np.uint8)
+    model = DARN(DarnConfig(8, 8, latent=(4,), hidden=0, local_hidden=(3, 4, 2, 2)))
+    assert model.encoder[0].inner.weight.shape == (4, 3, 16) and model.decoder[0].outer.weight.shape == (4, 1, 27)
+    x = torch.tensor(data[500:], dtype=torch.float32)
+    before = negative_elbo(model, x, samples=20).mean()
+    train(model, data[:500], data[500:], TrainSettings(epochs=10, optimizer="adam", lr=3e-2, patience=100,
+                                                       progress=False), tmp_path)
+    assert negative_elbo(model, x, samples=20).mean() < before - 5.0

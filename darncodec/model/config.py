@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 VISIBLE_KINDS = ("factorised", "full", "local")
 MAX_TABLE_PIXELS = 20
-LATER_FIELDS = {"table": 0, "sparsity": 0.0, "period": 0}   # name: default, for fields that older model files do not have
+MAX_FILTERS, MAX_KERNEL = 256, 32   # of a locally connected tanh layer (local_hidden)
+LATER_FIELDS = {"table": 0, "sparsity": 0.0, "period": 0, "local_hidden": ()}   # name: default, for fields that older model files do not have
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,12 @@ class DarnConfig:
               template, added to the linear terms); 0 for none.
     encoder_autoregressive: q(H(1)|X) autoregressive within the layer instead of factorised.
     skip:     each decoder conditional sees all stochastic layers above it (the deep DARN's skips).
+    local_hidden: (filters, kernel, stride, period): periodic local connectivity *between* the pixels and
+              H(1) (section 2.2; the paper's Atari model): the tanh layer of the first level is a grid
+              of ``filters`` units at every ``stride``-th row and column of the tile. In the encoder
+              each grid position sees the kernel x kernel pixels around it, in the decoder each pixel
+              the grid positions around it (local_layers); positions equal modulo ``period``
+              share weights. H(1) connects to the whole grid. () for fully connected tanh layers.
     sparsity: the fDARN of section 2.3: training keeps the mean activity of the stochastic units near
               this fraction (0: no target). Sampling a one-layer model with a linear decoder and a
               factorised visible layer then costs O(active units x (pixels + units)) (DARN.sample).
@@ -48,12 +55,14 @@ class DarnConfig:
     encoder_autoregressive: bool = False
     skip: bool = False
     sparsity: float = 0.0
+    local_hidden: tuple[int, ...] = ()
     corpus: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent", tuple(int(n) for n in self.latent))
         object.__setattr__(self, "sparsity", float(self.sparsity))
         object.__setattr__(self, "period", int(self.period))
+        object.__setattr__(self, "local_hidden", tuple(int(n) for n in self.local_hidden))
         if self.height < 1 or self.width < 1:
             raise ValueError("tile height and width must be positive")
         if not self.latent or min(self.latent) < 1:
@@ -65,6 +74,14 @@ class DarnConfig:
         if self.period and (self.visible != "local" or self.shared or not 2 <= self.period <= max(self.height, self.width)):
             raise ValueError("periodic weights need a local visible layer that is not shared, and a period "
                              "from 2 to the tile's side")
+        if self.local_hidden:
+            if len(self.local_hidden) != 4 or min(self.local_hidden) < 1:
+                raise ValueError("local_hidden is four positive integers: filters, kernel, stride, period")
+            filters, kernel, stride, period = self.local_hidden
+            if filters > MAX_FILTERS or kernel > MAX_KERNEL or stride > min(self.height, self.width) or \
+                    period > max(self.height, self.width):
+                raise ValueError(f"local_hidden needs at most {MAX_FILTERS} filters, a kernel of at most "
+                                 f"{MAX_KERNEL}, a stride within the tile and a period within the tile")
         if not 0.0 <= self.sparsity < 1.0:
             raise ValueError("sparsity is a target fraction of active units, at least 0 and below 1")
         if self.table and (self.visible != "local" or not 0 < self.table <= min(MAX_TABLE_PIXELS, self.radius * (2 * self.radius + 2))):
@@ -83,7 +100,25 @@ class DarnConfig:
     def samples_sparsely(self) -> bool:
         """One stochastic layer, a linear decoder and a factorised visible layer: ancestral sampling
         adds one column per active unit (section 2.3's fDARN)."""
-        return len(self.latent) == 1 and self.hidden == 0 and self.visible == "factorised"
+        return len(self.latent) == 1 and self.hidden == 0 and not self.local_hidden and self.visible == "factorised"
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        """(rows, columns, filters) of local_hidden's grid of tanh units."""
+        filters, _, stride, _ = self.local_hidden
+        return -(-self.height // stride), -(-self.width // stride), filters
+
+    @property
+    def local_layers(self) -> dict[str, tuple[tuple[int, int, int], tuple[int, int, int], int]]:
+        """local_hidden's locally connected layers by parameter name: (input grid, output grid, kernel
+        side), grids as (rows, columns, channels). The encoder's goes from the tile to the grid; the
+        decoder's from the grid to the tile, each pixel seeing enough grid positions to cover the
+        encoder's kernel, and one more for the pixel's place within its cell."""
+        if not self.local_hidden:
+            return {}
+        _, kernel, stride, _ = self.local_hidden
+        tile = (self.height, self.width, 1)
+        return {"encoder.0.inner": (tile, self.grid, kernel), "decoder.0.outer": (self.grid, tile, -(-kernel // stride) + 1)}
 
     def to_json(self) -> str:
         """Canonical JSON (part of a model's content hash). Fields added after the first release are

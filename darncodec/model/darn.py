@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from darncodec.model.config import DarnConfig
 from darncodec.model.estimator import sample_binary
-from darncodec.model.layers import AutoregressiveLinear, Conditional, LocalAutoregressive
+from darncodec.model.layers import AutoregressiveLinear, Conditional, LocalAutoregressive, PeriodicLocal
 
 Layers = list[torch.Tensor]
 
@@ -39,6 +39,17 @@ def layers_log_prob(logits: Layers, values: Layers, start: torch.Tensor | float 
     return total
 
 
+def _conditional(config: DarnConfig, n_in: int, n_out: int, prefix: str) -> Conditional:
+    """The map from one layer to the logits of the next; next to the pixels, with config.local_hidden,
+    through a grid of tanh units locally connected to them (config.local_layers)."""
+    local = {name.removeprefix(prefix + "."): PeriodicLocal(*spec, config.local_hidden[3])
+             for name, spec in config.local_layers.items() if name.startswith(prefix + ".")}
+    if not local:
+        return Conditional(n_in, n_out, config.hidden)
+    rows, columns, filters = config.grid
+    return Conditional(n_in, n_out, rows * columns * filters, **local)
+
+
 class DARN(nn.Module):
     """A DARN over flattened tiles x of shape (batch, height*width) with values 0/1 (1 = ink)."""
 
@@ -50,7 +61,7 @@ class DARN(nn.Module):
         outputs = (config.pixels,) + latent[:-1]
         inputs = [sum(latent[i:]) if config.skip else latent[i] for i in range(len(latent))]
         self.decoder = nn.ModuleList(
-            Conditional(n_in, n_out, config.hidden) for n_in, n_out in zip(inputs, outputs)
+            _conditional(config, n_in, n_out, f"decoder.{i}") for i, (n_in, n_out) in enumerate(zip(inputs, outputs))
         )
         self.top_bias = nn.Parameter(torch.zeros(latent[-1]))
         self.latent_ar = nn.ModuleList(AutoregressiveLinear(n) for n in latent)
@@ -62,7 +73,7 @@ class DARN(nn.Module):
         }[config.visible]()
         below = (config.pixels,) + latent[:-1]
         self.encoder = nn.ModuleList(
-            Conditional(n_in, n_out, config.hidden) for n_in, n_out in zip(below, latent)
+            _conditional(config, n_in, n_out, f"encoder.{i}") for i, (n_in, n_out) in enumerate(zip(below, latent))
         )
         self.encoder_ar = AutoregressiveLinear(latent[0]) if config.encoder_autoregressive else None
 

@@ -76,19 +76,29 @@ def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
     latent, hidden = config.latent, config.hidden
     shapes: dict[str, tuple[int, ...]] = {"top_bias": (latent[-1],)}
 
+    def linear(name: str, n_in: int, n_out: int) -> None:
+        shapes.update({f"{name}.weight": (n_out, n_in), f"{name}.bias": (n_out,)})
+
     def conditional(prefix: str, n_in: int, n_out: int) -> None:
         if hidden:
-            shapes.update({f"{prefix}.inner.weight": (hidden, n_in), f"{prefix}.inner.bias": (hidden,),
-                           f"{prefix}.outer.weight": (n_out, hidden)})
+            linear(f"{prefix}.inner", n_in, hidden)
+            linear(f"{prefix}.outer", hidden, n_out)
         else:
-            shapes[f"{prefix}.outer.weight"] = (n_out, n_in)
-        shapes[f"{prefix}.outer.bias"] = (n_out,)
+            linear(f"{prefix}.outer", n_in, n_out)
 
     for level, units in enumerate(latent):
         below = config.pixels if level == 0 else latent[level - 1]
         conditional(f"decoder.{level}", sum(latent[level:]) if config.skip else units, below)
         conditional(f"encoder.{level}", below, units)
         shapes[f"latent_ar.{level}.weight"] = (units, units)
+    if config.local_hidden:   # level 0's tanh layer is a grid locally connected to the pixels (layers.PeriodicLocal)
+        rows, columns, filters = config.grid
+        classes = config.local_hidden[3] ** 2
+        linear("decoder.0.inner", sum(latent) if config.skip else latent[0], rows * columns * filters)
+        linear("encoder.0.outer", rows * columns * filters, latent[0])
+        for name, (inputs, outputs, kernel) in config.local_layers.items():
+            shapes.update({f"{name}.weight": (classes, outputs[2], kernel * kernel * inputs[2]),
+                           f"{name}.bias": (classes, outputs[2])})
     if config.visible == "full":
         shapes["visible_ar.weight"] = (config.pixels, config.pixels)
     elif config.visible == "local":

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
 
-from darncodec.model.neighbourhood import kernel_count, neighbour_index, periodic_rows, table_columns
+from darncodec.model.neighbourhood import (kernel_count, neighbour_index, periodic_rows, shared_windows, table_columns,
+                                          window_taps)
 
 
 class Conditional(nn.Module):
-    """Logits of one layer given the layer above: linear, or linear -> tanh -> linear (Eq. 9-10)."""
+    """Logits of one layer given the layer above: linear, or linear -> tanh -> linear (Eq. 9-10);
+    ``inner`` or ``outer`` replace the linear maps into or out of the tanh layer (a PeriodicLocal)."""
 
-    def __init__(self, n_in: int, n_out: int, hidden: int) -> None:
+    def __init__(self, n_in: int, n_out: int, hidden: int, inner: nn.Module | None = None,
+                 outer: nn.Module | None = None) -> None:
         super().__init__()
         if hidden:
-            self.inner: nn.Linear | None = nn.Linear(n_in, hidden)
-            self.outer = nn.Linear(hidden, n_out)
+            self.inner: nn.Module | None = inner or nn.Linear(n_in, hidden)
+            self.outer = outer or nn.Linear(hidden, n_out)
         else:
             self.inner = None
             self.outer = nn.Linear(n_in, n_out)
@@ -25,6 +30,33 @@ class Conditional(nn.Module):
         if self.inner is not None:
             inputs = torch.tanh(self.inner(inputs))
         return self.outer(inputs)
+
+
+class PeriodicLocal(nn.Module):
+    """A locally connected layer with periodic weight sharing (Gregor & LeCun 2010; the paper's
+    section 2.2 and Atari model): output position l of the grid ``outputs`` = (rows, columns,
+    channels) sees the kernel x kernel window of the grid ``inputs`` around it (window_taps), through
+    the weights of its class, (row mod period, column mod period). Grids are flattened position-major,
+    as window_taps lays them out; a pixel tile is the grid (height, width, 1)."""
+
+    def __init__(self, inputs: tuple[int, int, int], outputs: tuple[int, int, int], kernel: int, period: int) -> None:
+        super().__init__()
+        taps = window_taps(inputs, outputs[:2], kernel)
+        classes = periodic_rows(*outputs[:2], period)
+        windows, members, place = shared_windows(taps, classes, outputs[2])
+        for name, value in {"classes": classes, "windows": windows, "member_kernels": members.clip(0),
+                            "members": members >= 0, "place": place}.items():
+            self.register_buffer(name, torch.from_numpy(value), persistent=False)
+        bound = 1 / math.sqrt(taps.shape[1])      # as nn.Linear initialises a layer of this fan-in
+        self.weight = nn.Parameter(torch.empty(period * period, outputs[2], taps.shape[1]).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(period * period, outputs[2]).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
+        windows = padded[:, self.windows]                                                # (batch, windows, taps)
+        kernels = self.weight[self.member_kernels] * self.members[:, :, None, None]      # (windows, members, out, taps)
+        products = torch.einsum("buk,uqok->buqo", windows, kernels).reshape(x.shape[0], -1)
+        return products[:, self.place] + self.bias[self.classes].reshape(-1)
 
 
 class AutoregressiveLinear(nn.Module):

@@ -47,3 +47,42 @@ def periodic_rows(height: int, width: int, period: int) -> np.ndarray:
     paper's section 2.2 uses it): that of (y mod period, x mod period)."""
     y, x = np.divmod(np.arange(height * width), width)
     return (y % period) * period + x % period
+
+
+def window_taps(inputs: tuple[int, int, int], outputs: tuple[int, int], kernel: int) -> np.ndarray:
+    """(positions of ``outputs``, kernel*kernel*channels) indices into a flattened grid ``inputs`` =
+    (height, width, channels), laid out position-major (index = (row * width + column) * channels +
+    channel): the kernel x kernel window of a locally connected layer (section 2.2) around the input
+    position under each output position (the output grid spread evenly over the input grid: a
+    stride where the output is smaller, a repeat where it is larger). Taps outside the input point
+    at index height*width*channels, a constant-zero column that callers append."""
+    height, width, channels = inputs
+    out_h, out_w = outputs
+    centre_y = (2 * np.arange(out_h) + 1) * height // (2 * out_h)
+    centre_x = (2 * np.arange(out_w) + 1) * width // (2 * out_w)
+    offsets = np.arange(kernel) - kernel // 2
+    y = centre_y[:, None, None, None, None] + offsets[None, None, :, None, None]          # (oh, 1, k, 1, 1)
+    x = centre_x[None, :, None, None, None] + offsets[None, None, None, :, None]          # (1, ow, 1, k, 1)
+    c = np.arange(channels)[None, None, None, None, :]
+    inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+    taps = np.where(inside, (y * width + x) * channels + c, height * width * channels)
+    return taps.reshape(out_h * out_w, kernel * kernel * channels).astype(np.int64)
+
+
+def shared_windows(taps: np.ndarray, classes: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output positions of a locally connected layer grouped by their window (window_taps; where the
+    output grid is finer than the input grid, several positions read the same window), so that each
+    window is read once and multiplied by the kernels of all its positions at once: the distinct
+    windows (U, taps), the kernel class of each group's members (U, Q) with -1 where a group has
+    fewer than Q members, and where output (position, channel) lies in the flattened (U, Q, channels)
+    products."""
+    windows, inverse = np.unique(taps, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.bincount(inverse, minlength=len(windows))
+    order = np.argsort(inverse, kind="stable")
+    slot = np.empty(len(taps), np.int64)
+    slot[order] = np.arange(len(taps)) - (np.cumsum(counts) - counts)[inverse[order]]
+    members = np.full((len(windows), counts.max()), -1, np.int64)
+    members[inverse, slot] = classes
+    place = ((inverse * counts.max() + slot)[:, None] * channels + np.arange(channels)).reshape(-1)
+    return windows, members, place

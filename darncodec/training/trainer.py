@@ -1,7 +1,7 @@
 """MDL training of a DARN (paper section 4): Monte Carlo -ELBO with h ~ q (or the S-sample
 importance-weighted bound), the Appendix A estimator,
-RMSprop with momentum 0.9 (Adam optional), minibatches of 100, early stopping on a validation split,
-checkpoints that a later run resumes from, seeded runs, on one process or several (torchrun)."""
+RMSprop with momentum 0.9 (Adam optional), minibatches of 100, optionally an exponential moving average
+of the weights (what is validated and kept), early stopping on a validation split, checkpoints that a later run resumes from, seeded runs, on one process or several (torchrun)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from darncodec.model.darn import DARN
@@ -36,11 +37,15 @@ class TrainSettings:
     max_minutes: float = math.inf  # stop (keeping the best model) after this much wall time
     progress: bool = True
     samples: int = 1               # importance samples per example: the cost is the S-sample bound (1: the -ELBO)
+    ema: float = 0.0               # validate and keep an exponential moving average of the weights with this
+                                   # decay per step (0: the weights themselves)
 
     def recipe(self) -> dict:
         """The settings that change the weights a run ends with (part of a checkpoint's recipe;
-        ``samples`` only where it is not 1, so that earlier runs' recipes still match)."""
-        names = ("optimizer", "lr", "momentum", "lr_decay", "batch_size", "seed") + (("samples",) if self.samples > 1 else ())
+        ``samples`` and ``ema`` only where they are not their defaults, so that earlier runs' recipes
+        still match)."""
+        names = ("optimizer", "lr", "momentum", "lr_decay", "batch_size", "seed") + \
+            (("samples",) if self.samples > 1 else ()) + (("ema",) if self.ema else ())
         return {name: getattr(self, name) for name in names}
 
 
@@ -131,6 +136,12 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
         optimizer.load_state_dict(resume_from["optimizer"])
         schedule.load_state_dict(resume_from["schedule"])
         state = dict(resume_from["state"])
+    # the weights validated and kept: an exponential moving average of the trained ones, or those themselves
+    # (buffers are constants of the architecture, copied once)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema)) if settings.ema else None
+    if resume_from is not None and averaged is not None:
+        averaged.load_state_dict(resume_from["averaged"])
+    kept = model if averaged is None else averaged.module
     cost = team.wrap(_Cost(model, settings.samples))
 
     x_train = torch.as_tensor(train_data, dtype=torch.float32, device=device)
@@ -151,12 +162,14 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             running += (loss.item() - running) / min(n, 50)
             if n % 20 == 0:
                 bar.set_postfix(bpp=f"{running / math.log(2) / pixels:.4f}", nats=f"{running:.2f}")
         schedule.step()
         model.eval()
-        valid = mean_cost(model, x_valid, team, generator(device, settings.seed, epoch, VALID_NOISE, team.rank),
+        valid = mean_cost(kept, x_valid, team, generator(device, settings.seed, epoch, VALID_NOISE, team.rank),
                           max(1, 1000 // settings.samples), settings.samples)
         state["epoch"] += 1
         state["wall"] = team.agree(lambda: time.monotonic() - started)
@@ -166,10 +179,11 @@ def train(model: DARN, train_data: np.ndarray, valid_data: np.ndarray, settings:
         if not team.leader:
             continue
         if improved:
-            save_model(run_dir / "best.safetensors", model.config, float_tensors(model))
+            save_model(run_dir / "best.safetensors", model.config, float_tensors(kept))
         tqdm.write(f"epoch {state['epoch']}: train {running:.3f} nats, valid {valid:.3f} nats "
                    f"({valid / math.log(2) / pixels:.4f} bpp){' *' if improved else ''} "
                    f"[{state['wall'] / 60:.1f} min]")
         save_checkpoint(run_dir, recipe or {}, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                               "schedule": schedule.state_dict(), "state": state})
+                                               "schedule": schedule.state_dict(), "state": state,
+                                               **({} if averaged is None else {"averaged": averaged.state_dict()})})
     return TrainResult(state["best"], state["best_epoch"], state["epoch"], state["wall"], str(device))

@@ -73,6 +73,8 @@ class ExactMatmul:
     def __call__(self, inputs: np.ndarray, weight_t: np.ndarray) -> np.ndarray:
         """inputs (B, n) @ weight_t (n, m), integer-valued float64 in and out."""
         inputs = np.asarray(inputs, dtype=np.float64)
+        if not isinstance(weight_t, np.ndarray):   # a locally connected layer's sparse matrix: on the CPU
+            return np.asarray(inputs @ weight_t)
         if self.torch is None:
             return inputs @ weight_t
         torch = self.torch

@@ -26,7 +26,7 @@ from darncodec.coding.network.fixed_point import (
 )
 from darncodec.coding.network.quantize import integer_weights
 from darncodec.model.config import DarnConfig
-from darncodec.model.neighbourhood import neighbour_index, periodic_rows, table_columns
+from darncodec.model.neighbourhood import neighbour_index, periodic_rows, table_columns, window_taps
 
 Draw = Callable[[int, np.ndarray], np.ndarray]   # (unit, P(1) per tile) -> values 0/1 per tile
 BLOCK = 32                                        # units decoded between two block products
@@ -56,6 +56,23 @@ class IntegerConditional:
         return matmul(inputs, self.outer_weight_t) + self.outer_bias
 
 
+def local_product(weight: np.ndarray, bias: np.ndarray, inputs: tuple[int, int, int], outputs: tuple[int, int, int],
+                  kernel: int, period: int):
+    """A PeriodicLocal layer's integer kernels as the sparse (inputs, outputs) matrix of its product
+    (scipy.sparse CSR, exact: its sums are of integers below 2**52) and its bias per output."""
+    from scipy import sparse   # only a model with locally connected layers needs it
+
+    taps = window_taps(inputs, outputs[:2], kernel)
+    classes = periodic_rows(*outputs[:2], period)
+    positions, channels = taps.shape[0], outputs[2]
+    rows = np.broadcast_to(taps[:, None, :], (positions, channels, taps.shape[1]))
+    columns = np.broadcast_to(np.arange(positions * channels).reshape(positions, channels, 1), rows.shape)
+    inside = rows < inputs[0] * inputs[1] * inputs[2]
+    matrix = sparse.csr_matrix((weight[classes][inside], (rows[inside], columns[inside])),
+                               shape=(inputs[0] * inputs[1] * inputs[2], positions * channels))
+    return matrix, bias[classes].reshape(-1)
+
+
 class IntegerDARN:
     """Coding probabilities of a quantised DARN. Arrays are (tiles, units); values and logits are
     integers held in float64."""
@@ -69,11 +86,16 @@ class IntegerDARN:
         self.matmul = ExactMatmul(device)
         levels = len(config.latent)
 
+        def part(name: str) -> tuple:
+            """A layer's integer (weight_t, bias), a locally connected one's as a sparse matrix; (None, None)
+            where the Conditional has no such layer."""
+            if name in config.local_layers:
+                return local_product(t[f"{name}.weight"], t[f"{name}.bias"], *config.local_layers[name],
+                                     config.local_hidden[3])
+            return t.get(f"{name}.weight_t"), t.get(f"{name}.bias")
+
         def conditional(prefix: str) -> IntegerConditional:
-            inner = f"{prefix}.inner.weight_t" in t
-            return IntegerConditional(t[f"{prefix}.outer.weight_t"], t[f"{prefix}.outer.bias"],
-                                      t.get(f"{prefix}.inner.weight_t") if inner else None,
-                                      t.get(f"{prefix}.inner.bias") if inner else None)
+            return IntegerConditional(*part(f"{prefix}.outer"), *part(f"{prefix}.inner"))
 
         self.decoder = [conditional(f"decoder.{i}") for i in range(levels)]
         self.encoder = [conditional(f"encoder.{i}") for i in range(levels)]

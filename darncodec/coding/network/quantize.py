@@ -38,12 +38,26 @@ def _linear(name: str, weight: np.ndarray, bias: np.ndarray, shift: int, input_m
     return {f"{name}.weight_t": weight_t, f"{name}.bias": bias_q}
 
 
-def _conditional(prefix: str, w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _periodic_local(name: str, weight: np.ndarray, bias: np.ndarray, shift: int, input_max: int) -> dict[str, np.ndarray]:
+    """Integer kernels (classes, outputs, taps) and biases (classes, outputs) of a PeriodicLocal
+    layer, checked to keep every partial sum exact."""
+    weight_q, bias_q = quantize_weight(weight, shift), quantize_weight(bias, LOGIT_SHIFT)
+    worst = (np.abs(weight_q).sum(axis=2) * input_max + np.abs(bias_q)).max(initial=0)
+    if worst >= EXACT_LIMIT:
+        raise ModelError(f"{name}: weights too large for exact integer coding ({worst:.3g} >= 2**52)")
+    return {f"{name}.weight": weight_q, f"{name}.bias": bias_q}
+
+
+def _conditional(prefix: str, w: dict[str, np.ndarray], local: dict) -> dict[str, np.ndarray]:
+    """A Conditional's integers; its parts named in ``local`` (config.local_layers) are PeriodicLocal layers."""
+    def part(name: str, shift: int, input_max: int) -> dict[str, np.ndarray]:
+        name = f"{prefix}.{name}"
+        kind = _periodic_local if name in local else _linear
+        return kind(name, w[f"{name}.weight"], w[f"{name}.bias"], shift, input_max)
+
     if f"{prefix}.inner.weight" not in w:
-        return _linear(f"{prefix}.outer", w[f"{prefix}.outer.weight"], w[f"{prefix}.outer.bias"], LOGIT_SHIFT, 1)
-    return {**_linear(f"{prefix}.inner", w[f"{prefix}.inner.weight"], w[f"{prefix}.inner.bias"], LOGIT_SHIFT, 1),
-            **_linear(f"{prefix}.outer", w[f"{prefix}.outer.weight"], w[f"{prefix}.outer.bias"],
-                      LOGIT_SHIFT - TANH_BITS, TANH_LEVELS)}
+        return part("outer", LOGIT_SHIFT, 1)
+    return {**part("inner", LOGIT_SHIFT, 1), **part("outer", LOGIT_SHIFT - TANH_BITS, TANH_LEVELS)}
 
 
 def _autoregressive(name: str, weight: np.ndarray, triangular: bool) -> np.ndarray:
@@ -62,8 +76,8 @@ def integer_weights(config: DarnConfig, float_weights: dict[str, np.ndarray]) ->
             raise ModelError(f"{name}: weights too large (or not finite) for exact integer coding")
     out: dict[str, np.ndarray] = {"top_bias": quantize_weight(w["top_bias"], LOGIT_SHIFT)}
     for level in range(len(config.latent)):
-        out.update(_conditional(f"decoder.{level}", w))
-        out.update(_conditional(f"encoder.{level}", w))
+        out.update(_conditional(f"decoder.{level}", w, config.local_layers))
+        out.update(_conditional(f"encoder.{level}", w, config.local_layers))
         name = f"latent_ar.{level}.weight"
         out[name] = _autoregressive(name, w[name], True)
     if "encoder_ar.weight" in w:
