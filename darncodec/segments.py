@@ -10,6 +10,7 @@ darncodec.cluster). The output never depends on the executor: each segment is co
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -293,16 +294,16 @@ def decompress_stream(archives: Sequence[bytes], model: str | ModelFile | codec.
     images of one segment while later ones decode. ``options``: codec.decompress's keyword arguments
     glyph_model and limits. An archive's parts not read before the next archive is asked for are
     read (and dropped) then."""
-    wanted = None if pages is None else _Pages(pages)
+    wanted = _Pages(pages)
     plans: list[tuple[list[Segment], int, int, list[tuple[int, str]]] | DarnError] = []
     tasks = []
     for data in archives:
         try:
             found = segments(data)
             total = sum(s.count for s in found)
-            if wanted is not None and wanted.last >= total:
+            if wanted.last >= total:
                 raise InputError(f"no image {wanted.last + 1}: the archive holds {total}")
-            needed = [s for s in found if wanted is None or wanted.overlaps(s.images)]
+            needed = [s for s in found if wanted.within(s.images)]
             chosen = _model_for(found, coding_model(model, device) if isinstance(model, ModelRef) else model, device)
         except DarnError as err:
             plans.append(err)
@@ -317,13 +318,13 @@ def decompress_stream(archives: Sequence[bytes], model: str | ModelFile | codec.
             continue
         needed, count, total, expected = item
         parts = _parts(needed, count, total, wanted, decoded)
-        asked = total if wanted is None else sum(i in wanted for s in needed for i in s.images)
+        asked = sum(len(part) for s in needed for part in wanted.within(s.images))
         yield Restoring(total, asked, expected, parts)
         for _ in parts:   # what the caller left unread
             pass
 
 
-def _expected(needed: list[Segment], wanted: _Pages | None, limits: Limits) -> list[tuple[int, str]]:
+def _expected(needed: list[Segment], wanted: _Pages, limits: Limits) -> list[tuple[int, str]]:
     """(archive index, name) of the images asked for, from the headers of their segments (a segment
     whose header does not read is left out: its damage is reported when it is decoded)."""
     expected = []
@@ -332,29 +333,30 @@ def _expected(needed: list[Segment], wanted: _Pages | None, limits: Limits) -> l
             entries = codec.read_header(segment.data, limits).images[int(segment.lead_in):]
         except FormatError:
             continue
-        expected += [(i, entry.name) for i, entry in zip(segment.images, entries) if wanted is None or i in wanted]
+        expected += [(i, entry.name) for i, entry in zip(segment.images, entries) if i in wanted]
     return expected
 
 
-def _parts(needed: list[Segment], count: int, total: int, wanted: _Pages | None,
+def _parts(needed: list[Segment], count: int, total: int, wanted: _Pages,
            decoded: Iterator) -> Iterator[Restored]:
     for segment in needed:
         outcome = _check_segment(segment, next(decoded))
         if isinstance(outcome, FormatError):
             reason = f"{segment.describe(count)}: {outcome}"
-            lost = [segment.images] if wanted is None else wanted.within(segment.images)
-            yield Restored([], [Lost(part, reason) for part in lost], total)
+            yield Restored([], [Lost(part, reason) for part in wanted.within(segment.images)], total)
             continue
         yield Restored([(i, name, bits) for i, (name, bits) in zip(segment.images, outcome)
-                        if wanted is None or i in wanted], [], total)
+                        if i in wanted], [], total)
 
 
 class _Pages:
-    """Archive indices given as numbers or ranges (a range of a million images costs no memory)."""
+    """Archive indices given as numbers or ranges (a range of a million images costs no memory);
+    None: every image (``last`` -1: none is named)."""
 
-    def __init__(self, pages: Iterable[int | range]) -> None:
-        self.ranges = [p if isinstance(p, range) else range(p, p + 1) for p in pages]
-        self.last = max((r[-1] for r in self.ranges if r), default=-1)
+    def __init__(self, pages: Iterable[int | range] | None) -> None:
+        self.ranges = [range(sys.maxsize)] if pages is None else \
+            [p if isinstance(p, range) else range(p, p + 1) for p in pages]
+        self.last = -1 if pages is None else max((r[-1] for r in self.ranges if r), default=-1)
 
     def __contains__(self, index: int) -> bool:
         return any(index in r for r in self.ranges)
@@ -363,9 +365,6 @@ class _Pages:
         """The parts of ``images`` (a step-1 range) that are asked for."""
         parts = (range(max(r.start, images.start), min(r.stop, images.stop)) for r in self.ranges)
         return [part for part in parts if part]
-
-    def overlaps(self, images: range) -> bool:
-        return bool(self.within(images))
 
 
 def _decompress_segment(task) -> list[tuple[str, np.ndarray]] | FormatError:
