@@ -251,6 +251,8 @@ def test_config_rejects_impossible_architectures() -> None:
     for bad in ((2, 3, 2), (0, 3, 2, 2), (2, 3, 5, 2), (2, 33, 2, 2), (300, 3, 2, 2), (2, 3, 2, 5)):
         with pytest.raises(ValueError, match="local_hidden"):
             DarnConfig(4, 4, local_hidden=bad)
+    with pytest.raises(ValueError, match="taps"):   # a few weights in a file must not claim gigabytes of taps
+        DarnConfig(20000, 20000, local_hidden=(1, 1, 20000, 1))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.visible}-{c.table}")

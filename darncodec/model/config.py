@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 VISIBLE_KINDS = ("factorised", "full", "local")
 MAX_TABLE_PIXELS = 20
-MAX_FILTERS, MAX_KERNEL = 256, 32   # of a locally connected tanh layer (local_hidden)
+MAX_FILTERS, MAX_KERNEL = 256, 32   # of a locally connected tanh layer (local_hidden) ...
+MAX_LOCAL_TAPS = 1 << 23            # ... whose positions x outputs x taps bound its memory (a model file is untrusted)
 LATER_FIELDS = {"table": 0, "sparsity": 0.0, "period": 0, "local_hidden": ()}   # name: default, for fields that older model files do not have
 
 
@@ -82,6 +83,9 @@ class DarnConfig:
                     period > max(self.height, self.width):
                 raise ValueError(f"local_hidden needs at most {MAX_FILTERS} filters, a kernel of at most "
                                  f"{MAX_KERNEL}, a stride within the tile and a period within the tile")
+            for inputs, outputs, side in self.local_layers.values():   # what the coder expands them into
+                if outputs[0] * outputs[1] * outputs[2] * side * side * inputs[2] > MAX_LOCAL_TAPS:
+                    raise ValueError(f"local_hidden's layers may have at most {MAX_LOCAL_TAPS} weighted taps")
         if not 0.0 <= self.sparsity < 1.0:
             raise ValueError("sparsity is a target fraction of active units, at least 0 and below 1")
         if self.table and (self.visible != "local" or not 0 < self.table <= min(MAX_TABLE_PIXELS, self.radius * (2 * self.radius + 2))):
