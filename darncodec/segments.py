@@ -367,20 +367,25 @@ class _Pages:
         return [part for part in parts if part]
 
 
-def _decompress_segment(task) -> list[tuple[str, np.ndarray]] | FormatError:
-    """A segment's images, or the FormatError that its damage gives (returned, so that the others go on)."""
+def _decompress_segment(task) -> list[tuple[str, tuple[int, int], np.ndarray]] | FormatError:
+    """A segment's images, each as (name, shape, its pixels packed 8 to a byte: what travels back
+    from a worker or a cluster is an eighth of the image), or the FormatError that its damage gives
+    (returned, so that the others go on)."""
     model, data, device, options = task
     try:
-        return codec.decompress(data, coding_model(model, device), device, **options)
+        images = codec.decompress(data, coding_model(model, device), device, **options)
     except FormatError as err:
         return err
+    return [(name, bits.shape, np.packbits(bits, axis=None)) for name, bits in images]
 
 
 def _check_segment(segment: Segment, outcome) -> list[tuple[str, np.ndarray]] | FormatError:
-    """The segment's images without its lead-in, or why they cannot be trusted: a segment whose image
-    count or lead-in disagrees with the index is damage."""
+    """The segment's images (unpacked) without its lead-in, or why they cannot be trusted: a segment
+    whose image count or lead-in disagrees with the index is damage."""
     if isinstance(outcome, FormatError):
         return outcome
+    outcome = [(name, np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape))
+               for name, shape, packed in outcome]
     if segment.lead_in:
         if not outcome or outcome[0][0] != "" or not np.array_equal(outcome[0][1], LEAD_IN):
             return FormatError("damaged .darn segment (no lead-in image)")
