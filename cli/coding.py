@@ -277,7 +277,7 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
     image's place in the archive, from 0); inputs are kept.
     """
     from darncodec.parallel import executor
-    from darncodec.segments import decompress_stream
+    from darncodec.segments import decompress_stream, plan_restore
 
     quiet_warnings(quiet)
     limits = limits_from(limit_options)
@@ -288,12 +288,10 @@ def decompress_command(inputs, output, to_stdout, force, fmt, model, pages, keep
     if jobs and scheduler:
         raise InputError("-j and --scheduler cannot be combined")
     archives = [_read_archive(path) for path in inputs]
-    work = [_work(data) for data in archives]
+    plan = plan_restore(archives, model, device, parse_pages(pages), {"glyph_model": glyph_model, "limits": limits})
     lost = False
-    with executor(jobs, sum(tasks for tasks, _ in work), sum(pixels for _, pixels in work), scheduler) as pool:
-        stream = decompress_stream(archives, model, device, parse_pages(pages), pool,
-                                   options={"glyph_model": glyph_model, "limits": limits})
-        for path, data, restoring in zip(inputs, archives, stream):
+    with executor(jobs, plan.tasks, plan.pixels, scheduler) as pool:
+        for path, data, restoring in zip(inputs, archives, decompress_stream(plan, pool)):
             shown = "<stdin>" if path == "-" else path
             restoring = _named(path, lambda: _raise_or_return(restoring))
             if to_stdout or (path == "-" and not output):
@@ -355,18 +353,6 @@ def _targets(path: str, output: str | None, fmt: str | None, restoring) -> tuple
         stem = Path(path).stem if path != "-" else _safe_stem(expected[0][1])
         return {expected[0][0]: folder / f"{stem}{suffix}"}, folder, suffix
     return {i: folder / f"{i:05d}-{_safe_stem(name)}{suffix}" for i, name in expected}, folder, suffix
-
-
-def _work(data: bytes) -> tuple[int, int]:
-    """Segments and pixels of an archive (one segment and no pixels where it cannot be read: its
-    error comes when it is decoded)."""
-    from darncodec.segments import describe
-
-    try:
-        described = describe(data)
-    except DarnError:
-        return 1, 0
-    return len(described), sum(i.height * i.width for info in described for i in info.header.images)
 
 
 def _raise_or_return(result):

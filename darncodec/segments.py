@@ -261,7 +261,7 @@ def decompress_many(archives: Sequence[bytes], model: str | ModelFile | codec.Co
     """decompress for each archive (decompress_stream, gathered): an archive that cannot be read (or,
     without keep_going, has a damaged segment) gives its error in its place."""
     results: list[Restored | DarnError] = []
-    for restoring in decompress_stream(archives, model, device, pages, executor, options):
+    for restoring in decompress_stream(plan_restore(archives, model, device, pages, options), executor):
         if isinstance(restoring, DarnError):
             results.append(restoring)
             continue
@@ -286,17 +286,47 @@ class Restoring:
     parts: Iterator[Restored]
 
 
-def decompress_stream(archives: Sequence[bytes], model: str | ModelFile | codec.CodingModel | None = None,
-                      device: str = "cpu", pages: Iterable[int | range] | None = None,
-                      executor: Executor | None = None, options: dict | None = None) -> Iterator[Restoring | DarnError]:
-    """A Restoring (or the DarnError of an archive that cannot be read) for each archive in turn, every
-    needed segment of every archive submitted to ``executor`` at once, so that a caller writes the
-    images of one segment while later ones decode. ``options``: codec.decompress's keyword arguments
-    glyph_model and limits. An archive's parts not read before the next archive is asked for are
-    read (and dropped) then."""
-    wanted = _Pages(pages)
-    plans: list[tuple[list[Segment], int, int, list[tuple[int, str]]] | DarnError] = []
-    tasks = []
+@dataclass
+class _Archive:
+    """What plan_restore found in one archive: the segments to decode and the model they need."""
+
+    needed: list[Segment]
+    count: int                        # segments in the archive
+    total: int                        # images in the archive
+    expected: list[tuple[int, str]]
+    pixels: int                       # of the images asked for, from their segments' headers
+    chosen: codec.CodingModel
+
+
+@dataclass
+class RestorePlan:
+    """What decompress_stream will do, found from the archives' indexes and segment headers alone:
+    each archive's segments to decode (or the DarnError of one that cannot be read). ``tasks`` and
+    ``pixels`` size the workers (darncodec.parallel)."""
+
+    archives: list[_Archive | DarnError]
+    wanted: _Pages
+    model: str | ModelFile | codec.CodingModel | ModelRef | None
+    device: str
+    options: dict
+
+    @property
+    def tasks(self) -> int:
+        return sum(len(item.needed) for item in self.archives if isinstance(item, _Archive))
+
+    @property
+    def pixels(self) -> int:
+        return sum(item.pixels for item in self.archives if isinstance(item, _Archive))
+
+
+def plan_restore(archives: Sequence[bytes], model: str | ModelFile | codec.CodingModel | ModelRef | None = None,
+                 device: str = "cpu", pages: Iterable[int | range] | None = None,
+                 options: dict | None = None) -> RestorePlan:
+    """Read each archive's index and the headers of the segments that hold the images asked for
+    (``pages``, archive indices from 0; None: all) and find its model. ``options``: codec.decompress's
+    keyword arguments glyph_model and limits."""
+    wanted, options = _Pages(pages), options or {}
+    found_archives: list[_Archive | DarnError] = []
     for data in archives:
         try:
             found = segments(data)
@@ -306,35 +336,49 @@ def decompress_stream(archives: Sequence[bytes], model: str | ModelFile | codec.
             needed = [s for s in found if wanted.within(s.images)]
             chosen = _model_for(found, coding_model(model, device) if isinstance(model, ModelRef) else model, device)
         except DarnError as err:
-            plans.append(err)
+            found_archives.append(err)
             continue
-        sent = chosen if executor is None else reference(model, chosen)
-        plans.append((needed, len(found), total, _expected(needed, wanted, (options or {}).get("limits", DEFAULT_LIMITS))))
-        tasks += [(sent, s.data, device, options or {}) for s in needed]
+        expected, pixels = _expected(needed, wanted, options.get("limits", DEFAULT_LIMITS))
+        found_archives.append(_Archive(needed, len(found), total, expected, pixels, chosen))
+    return RestorePlan(found_archives, wanted, model, device, options)
+
+
+def decompress_stream(plan: RestorePlan, executor: Executor | None = None) -> Iterator[Restoring | DarnError]:
+    """A Restoring (or the DarnError of an archive that cannot be read) for each archive of ``plan``
+    in turn, every needed segment of every archive submitted to ``executor`` at once, so that a
+    caller writes the images of one segment while later ones decode. An archive's parts not read
+    before the next archive is asked for are read (and dropped) then."""
+    tasks = []
+    for item in plan.archives:
+        if isinstance(item, _Archive):
+            sent = item.chosen if executor is None else reference(plan.model, item.chosen)
+            tasks += [(sent, s.data, plan.device, plan.options) for s in item.needed]
     decoded = iter(_map(executor, _decompress_segment, tasks))
-    for item in plans:
+    for item in plan.archives:
         if isinstance(item, DarnError):
             yield item
             continue
-        needed, count, total, expected = item
-        parts = _parts(needed, count, total, wanted, decoded)
-        asked = sum(len(part) for s in needed for part in wanted.within(s.images))
-        yield Restoring(total, asked, expected, parts)
+        parts = _parts(item.needed, item.count, item.total, plan.wanted, decoded)
+        asked = sum(len(part) for s in item.needed for part in plan.wanted.within(s.images))
+        yield Restoring(item.total, asked, item.expected, parts)
         for _ in parts:   # what the caller left unread
             pass
 
 
-def _expected(needed: list[Segment], wanted: _Pages, limits: Limits) -> list[tuple[int, str]]:
-    """(archive index, name) of the images asked for, from the headers of their segments (a segment
-    whose header does not read is left out: its damage is reported when it is decoded)."""
-    expected = []
+def _expected(needed: list[Segment], wanted: _Pages, limits: Limits) -> tuple[list[tuple[int, str]], int]:
+    """(archive index, name) of the images asked for, from the headers of their segments, and their
+    pixels (a segment whose header does not read is left out: its damage is reported when it is
+    decoded)."""
+    expected, pixels = [], 0
     for segment in needed:
         try:
             entries = codec.read_header(segment.data, limits).images[int(segment.lead_in):]
         except FormatError:
             continue
-        expected += [(i, entry.name) for i, entry in zip(segment.images, entries) if i in wanted]
-    return expected
+        asked = [(i, entry) for i, entry in zip(segment.images, entries) if i in wanted]
+        expected += [(i, entry.name) for i, entry in asked]
+        pixels += sum(entry.height * entry.width for _, entry in asked)
+    return expected, pixels
 
 
 def _parts(needed: list[Segment], count: int, total: int, wanted: _Pages,

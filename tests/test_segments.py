@@ -117,7 +117,9 @@ def test_the_stream_knows_its_images_before_decoding_and_gives_each_segment_in_o
         return real(data, *args, **kwargs)
 
     with mock.patch.object(codec, "decompress", counting):
-        stream = segments.decompress_stream([archive, archive], model, pages=[1, range(3, 5)])
+        plan = segments.plan_restore([archive, archive], model, pages=[1, range(3, 5)])
+        assert plan.tasks == 6 and not calls   # segments 2, 3 and 4 of each archive, found from headers alone
+        stream = segments.decompress_stream(plan)
         restoring = next(stream)
         assert not calls   # the executor is None: nothing is decoded before its part is read
         assert (restoring.total, restoring.asked) == (5, 3)
