@@ -113,6 +113,12 @@ class DarnConfig:
         return -(-self.height // stride), -(-self.width // stride), filters
 
     @property
+    def grid_units(self) -> int:
+        """How many tanh units local_hidden's grid has."""
+        rows, columns, filters = self.grid
+        return rows * columns * filters
+
+    @property
     def local_layers(self) -> dict[str, tuple[tuple[int, int, int], tuple[int, int, int], int]]:
         """local_hidden's locally connected layers by parameter name: (input grid, output grid, kernel
         side), grids as (rows, columns, channels). The encoder's goes from the tile to the grid; the

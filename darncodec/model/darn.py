@@ -46,8 +46,7 @@ def _conditional(config: DarnConfig, n_in: int, n_out: int, prefix: str) -> Cond
              for name, spec in config.local_layers.items() if name.startswith(prefix + ".")}
     if not local:
         return Conditional(n_in, n_out, config.hidden)
-    rows, columns, filters = config.grid
-    return Conditional(n_in, n_out, rows * columns * filters, **local)
+    return Conditional(n_in, n_out, config.grid_units, **local)
 
 
 class DARN(nn.Module):

@@ -92,10 +92,9 @@ def float_shapes(config: DarnConfig) -> dict[str, tuple[int, ...]]:
         conditional(f"encoder.{level}", below, units)
         shapes[f"latent_ar.{level}.weight"] = (units, units)
     if config.local_hidden:   # level 0's tanh layer is a grid locally connected to the pixels (layers.PeriodicLocal)
-        rows, columns, filters = config.grid
         classes = config.local_hidden[3] ** 2
-        linear("decoder.0.inner", sum(latent) if config.skip else latent[0], rows * columns * filters)
-        linear("encoder.0.outer", rows * columns * filters, latent[0])
+        linear("decoder.0.inner", sum(latent) if config.skip else latent[0], config.grid_units)
+        linear("encoder.0.outer", config.grid_units, latent[0])
         for name, (inputs, outputs, kernel) in config.local_layers.items():
             shapes.update({f"{name}.weight": (classes, outputs[2], kernel * kernel * inputs[2]),
                            f"{name}.bias": (classes, outputs[2])})
