@@ -129,7 +129,7 @@ def _far(canvas, inked, lines, stride, row, col):
     return (((ink_left * 2 + ink_above) * 4 + ink_up) * 2 + start_left) * 4 + line_position
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _write(canvas, inked, lines, stride, row, col, bit):
     """A coded pixel goes into the canvas; ink also into its block's flag and the line records
     (lines[0, col]: last row with ink in the column; lines[1, row]: ink cells in the row;
@@ -147,7 +147,7 @@ def _write(canvas, inked, lines, stride, row, col, bit):
         lines[2, row] = col
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pattern(canvas, inked, lines, stride, row, col, slots, offsets):
     """The pixel's APM pattern: that of its 10 nearest pixels, or 1024 + _far where they are white."""
     near = slots[0, 0] - offsets[0]
@@ -222,7 +222,7 @@ def _mixer_logit(inputs, weights, row):
     return min(max(z >> tiled.WEIGHT_SHIFT, -TABLE_HALF), TABLE_HALF)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table):
     """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
     ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
@@ -248,7 +248,7 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table):
             first, second, node, fraction)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction):
     """A gradient step of each mixer's own code length on its row of weights; each APM's two nodes
     move towards the bit in proportion to their share of the interpolation."""

@@ -143,7 +143,7 @@ def _count_lookup(values, context, sizes, offsets, counts, estimate, slots, inpu
             _lookup_one(t, i, counts, estimate, slots, inputs, buckets, _role(i, n))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _count_update(slots, bits, live, counts, state_map, stretch16, estimate, last_ink, p, models):
     """Count each tile's bit in the slots of its first ``models`` contexts; a small count state's
     running mean moves towards the bit (and its stretch in ``estimate`` with it)."""
