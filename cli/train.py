@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @main.command("train")
 @click.option("--corpus", required=True,
-              help="binarized_mnist, mnist, uci/NAME, documents, glyphs, glyphs:PATHS, or image files/folders/.npz (comma-separated).")
+              help="binarized_mnist, binarized_mnist+valid, mnist, uci/NAME, documents, glyphs, glyphs:PATHS, or image files/folders/.npz (comma-separated).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Model file to write.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Checkpoints go here; an interrupted run resumes from them. Default: OUTPUT.run/")

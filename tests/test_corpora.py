@@ -72,6 +72,21 @@ def test_binarized_mnist():
 
 
 @requires_data
+def test_binarized_mnist_with_valid_digits():
+    """binarized_mnist+valid trains on the train split and the valid digits after the held-out ones,
+    never on a test digit."""
+    from darncodec.training.datasets import MNIST_HELD_OUT, load_training_corpus
+
+    train, held_out, shape = load_training_corpus("binarized_mnist+valid")
+    valid = load_binarized_mnist("valid")
+    assert shape == (28, 28) and len(train) == 50000 + 10000 - MNIST_HELD_OUT
+    np.testing.assert_array_equal(held_out, valid[:MNIST_HELD_OUT])
+    np.testing.assert_array_equal(train[50000:], valid[MNIST_HELD_OUT:])
+    test = {row.tobytes() for row in load_binarized_mnist("test")}
+    assert not any(row.tobytes() in test for row in train[50000:])
+
+
+@requires_data
 def test_mnist_idx_test_split():
     images = load_mnist_idx("test")
     assert images.shape == (10000, 784) and images.dtype == np.uint8

@@ -9,6 +9,8 @@ import numpy as np
 
 from darncodec.errors import InputError
 
+MNIST_HELD_OUT = 2000   # validation digits that ``binarized_mnist+valid`` keeps out of training
+
 
 def _split_off_valid(data: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(len(data))
@@ -22,6 +24,8 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
     """(train, valid, (height, width)) for a corpus name.
 
     ``binarized_mnist``: the static set's train and valid splits (28x28).
+    ``binarized_mnist+valid``: the train split and the valid digits from MNIST_HELD_OUT on for training,
+    the first MNIST_HELD_OUT valid digits held out (more digits for a model that overfits 50,000).
     ``mnist``: MNIST train thresholded at 0.5, with 10% held out for validation.
     ``uci/NAME``: a binary UCI set's train and valid splits, as 1 x D tiles.
     ``documents``: the documents corpus of darncodec.corpora.documents (scans and line art that are
@@ -51,6 +55,10 @@ def load_training_corpus(name: str, tile: tuple[int, int] | None = None, seed: i
         return train, valid, tile
     if name == "binarized_mnist":
         return mnist.load_binarized_mnist("train"), mnist.load_binarized_mnist("valid"), (28, 28)
+    if name == "binarized_mnist+valid":
+        valid = mnist.load_binarized_mnist("valid")
+        train = np.concatenate([mnist.load_binarized_mnist("train"), valid[MNIST_HELD_OUT:]])
+        return train, valid[:MNIST_HELD_OUT], (28, 28)
     if name == "mnist":
         train, valid = _split_off_valid(mnist.load_mnist_idx("train"), 0.1, seed)
         return train, valid, (28, 28)
