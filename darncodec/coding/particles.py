@@ -46,7 +46,8 @@ DEFAULT_PARTICLES = 16      # compress --particles (docs/results.md: bits agains
 COST_BITS = 16              # unit costs and log-weights are integers at scale 2**16 (bits)
 WEIGHT_STEP_BITS = 8        # weights step by 2**(-1/256) below the tile's largest
 FULL_K = 15 << 20           # P(a batch has all S particles) = 15/16 in the count symbols
-PARTICLE_MARGIN = 2.0       # a batch pops n particles only if the coder holds this many times their bits
+PARTICLE_MARGIN = 1.25      # a batch pops n particles only if the coder holds this many times their bits
+                            # (chosen on validation digits: docs/coding.md, *Choosing S*)
 
 Coder = constriction.stream.stack.AnsCoder
 
