@@ -47,7 +47,6 @@ def main() -> None:
         parser.error("an autoregressive q is not a product of Bernoullis: its logits cannot be tempered this way")
     _, held_out, _ = load_training_corpus(config.corpus)
     x = torch.from_numpy(held_out.astype(np.float32))
-    results = []
     for alpha in (float(a) for a in args.alphas.split(",")):
         model = build_float_model(config, tempered(tensors, alpha), args.model).eval()
         row = {"alpha": alpha}
@@ -55,7 +54,6 @@ def main() -> None:
             generator = torch.Generator().manual_seed(args.seed)
             row[f"S={samples}"] = importance_sampled_nll(model, x, samples=samples, repeats=1,
                                                          generator=generator).mean
-        results.append(row)
         print(json.dumps(row))
     if args.write:
         alpha, out = float(args.write[0]), args.write[1]
