@@ -94,11 +94,12 @@ glyph_model_option = click.option("--glyph-model", default=None,
                    "coding costs; adaptive coding's bytes are usually fewer).")
 @click.option("--adaptive/--static", default=None,
               help="Sharpen the model's probabilities with what the page has shown so far (page-adaptive "
-                   "mixing, without the symbol stage), or code with the model alone.")
-@click.option("--coding", type=click.Choice(["symbols", "adaptive", "static", "adaptive-tiles"]), default=None,
+                   "mixing with stroke contexts, coder 7, without the symbol stage), or code with the model alone.")
+@click.option("--coding", type=click.Choice(["symbols", "strokes", "adaptive", "static", "adaptive-tiles"]), default=None,
               help="How to code (docs/coding.md); default: symbols (page-adaptive mixing after the symbol "
                    "stage) when the model has a local visible layer and an input is a page of at least 64 "
-                   "tiles (coder 3 where no page has a dictionary), else static with particles.")
+                   "tiles (strokes, page-adaptive mixing with stroke contexts, where no page has a "
+                   "dictionary), else static with particles.")
 @click.option("--particles", type=click.IntRange(1, MAX_PARTICLES), default=None,
               help="Monte Carlo bits-back: code each tile with up to S importance samples of its latent "
                    "code, so that the file approaches the model's -log p instead of its -ELBO (slower as S "
@@ -151,7 +152,7 @@ def compress_command(inputs, output, to_stdout, force, model, threshold, as_json
     if particles not in (None, 1) and (adaptive or coding not in (None, "static")):
         raise InputError("--particles codes with the model alone; it cannot be combined with --adaptive or --coding")
     if coding is None and (adaptive is not None or particles is not None):
-        coding = "adaptive" if adaptive else "particles" if (particles or 1) > 1 else "static"
+        coding = "strokes" if adaptive else "particles" if (particles or 1) > 1 else "static"
     elif coding == "static" and (particles or 1) > 1:
         coding = "particles"
     chosen = coding_model(model, device)

@@ -16,8 +16,8 @@ import numpy as np
 from darncodec.coding import container, stored
 from darncodec.coding.ans.streams import pop_flags, push_flags
 from darncodec.coding.bitsback import BitsBackCodec
-from darncodec.coding.container import (CODER_PARTICLES, CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_SYMBOLS,
-                                        CODER_TILED, CODINGS, MAX_PARTICLES)
+from darncodec.coding.container import (CODER_PARTICLES, CODER_RASTER, CODER_STATIC, CODER_STORED, CODER_STROKES,
+                                        CODER_SYMBOLS, CODER_TILED, CODINGS, MAX_PARTICLES)
 from darncodec.coding.groups import pop_group, push_group
 from darncodec.coding.limits import DEFAULT_LIMITS, Limits
 from darncodec.coding.mixing.raster import RasterContexts
@@ -64,8 +64,9 @@ class CodingModel:
         """The count state of page-adaptive mixing for ``coder`` (None for static coding)."""
         if coder == CODER_TILED:
             return AdaptiveContexts(*self.tile, self.network.prob_table)
-        if coder in (CODER_RASTER, CODER_SYMBOLS):
-            return RasterContexts(*self.tile, self.network.prob_table, refine=coder == CODER_SYMBOLS)
+        if coder in (CODER_RASTER, CODER_SYMBOLS, CODER_STROKES):
+            return RasterContexts(*self.tile, self.network.prob_table, refine=coder == CODER_SYMBOLS,
+                                  stroke_models=coder == CODER_STROKES)
         return None
 
 
@@ -130,11 +131,11 @@ def compress(images: Sequence[np.ndarray], model: str | ModelFile | CodingModel 
     tiles_per_image = [len(c[0]) for c in cut]
     coder_id, particles = _coder_id(coding, coder_model, tiles_per_image, particles)
     symbols = {}
-    if coder_id == CODER_SYMBOLS:   # each page's dictionary; by default, coder 3 where no page has one
+    if coder_id == CODER_SYMBOLS:   # each page's dictionary; by default, coder 7 where no page has one
         symbols = {i: choose_symbols(bits, coder_model.network.prob_table) for i, bits in enumerate(images)
                    if tiles_per_image[i] >= GROUP_TILES}
         if coding is None and not any(found.shapes for found in symbols.values()):
-            coder_id = CODER_RASTER
+            coder_id = CODER_STROKES
     tiles = np.concatenate([c[0] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), np.uint8)
     masks = np.concatenate([c[1] for c in cut]) if cut else np.zeros((0, tile_h * tile_w), bool)
     del cut   # its tiles live on in tiles and masks: held once (9 bytes per coded pixel), not twice
@@ -207,7 +208,7 @@ def _push_adaptive(coder, codec: BitsBackCodec, model: CodingModel, coder_id: in
         if found is not None:
             coder, side_cost = sheet_coder.push(coder, found)
             costs[first] += side_cost
-    if coder_id == CODER_RASTER:
+    if coder_id in (CODER_RASTER, CODER_STROKES):
         push_flags(coder, all_flags + all_latents)
     elif coder_id == CODER_TILED:
         push_flags(coder, all_flags)
@@ -358,7 +359,7 @@ def _pop_adaptive(coder, codec: BitsBackCodec, model: CodingModel, header: conta
     groups = adaptive_groups(tiles_per_image)
     plan = _group_batches(adaptive_schedule(tiles_per_image, header.max_batch))
     batches = sum(len(group_batches) for _, _, group_batches in plan)
-    if header.coder == CODER_RASTER:
+    if header.coder in (CODER_RASTER, CODER_STROKES):
         flags = pop_flags(coder, 2 * batches)
         flags, latents = flags[:batches], flags[batches:]
     elif header.coder == CODER_TILED:

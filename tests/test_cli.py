@@ -422,8 +422,10 @@ def test_static_and_adaptive_coding(tmp_path, model):
     ok(["compress", "-m", model, "--coding", "symbols", "-o", tmp_path / "d.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "--adaptive", "-o", tmp_path / "r.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "--coding", "adaptive-tiles", "-o", tmp_path / "t.darn", tmp_path / "a.png"])
+    ok(["compress", "-m", model, "--coding", "adaptive", "-o", tmp_path / "c.darn", tmp_path / "a.png"])
     ok(["compress", "-m", model, "-o", tmp_path / "n.darn", tmp_path / "a.png"])
-    for name, coding in (("s", "static"), ("d", "symbols"), ("r", "adaptive"), ("t", "adaptive-tiles")):
+    for name, coding in (("s", "static"), ("d", "symbols"), ("r", "strokes"), ("t", "adaptive-tiles"),
+                         ("c", "adaptive")):
         assert json.loads(ok(["info", "--json", tmp_path / f"{name}.darn"]).stdout)["coding"] == coding
     noise = json.loads(ok(["info", "--json", tmp_path / "n.darn"]).stdout)   # noise: about its raw bits
     raw = 80 * 72 // 8

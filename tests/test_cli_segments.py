@@ -77,10 +77,10 @@ def test_info_lists_segments(book, model) -> None:
     summary = json.loads(ok(["info", "--json", "-m", model, archive]).stdout)
     assert summary["version"] == 2 and len(summary["segments"]) == 4
     assert [s["first_image"] for s in summary["segments"]] == [1, 2, 3, 4]
-    assert all(s["lead_in"] and s["coding"] == "adaptive" for s in summary["segments"])
+    assert all(s["lead_in"] and s["coding"] == "strokes" for s in summary["segments"])
     assert len(summary["images"]) == 4 and all(i["bits"] > 0 for i in summary["images"])
     text = ok(["info", "-m", model, archive]).stdout.splitlines()
-    assert "4 segment(s)" in text[0] and text[1].strip().startswith("segment 1: image 1, adaptive coding")
+    assert "4 segment(s)" in text[0] and text[1].strip().startswith("segment 1: image 1, strokes coding")
 
 
 def test_jobs_give_the_same_bytes(book, tmp_path, model) -> None:

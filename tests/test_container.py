@@ -239,12 +239,12 @@ def test_version_from_the_future(archive, model):
 def test_adaptive_archives_say_so(model):
     page = (np.random.default_rng(8).random((72, 72)) < 0.1).astype(np.uint8)   # 81 tiles: a page
     data = codec.compress([page], model)
-    assert data[5] == container.CODER_RASTER and codec.read_header(data).adaptive   # no dictionary: coder 3
+    assert data[5] == container.CODER_STROKES and codec.read_header(data).adaptive   # no dictionary: coder 7
     assert_round_trip(data, model, [page], ["image0"])
 
 
 def test_unsupported_coder_settings(archive, model):
-    for offset, value in ((5, 7), (5, 0), (6, 32), (7, 0x15)):
+    for offset, value in ((5, 8), (5, 0), (6, 32), (7, 0x15)):
         changed = bytearray(archive)
         changed[offset] = value
         err = decode_must_fail(bytes(changed), model)

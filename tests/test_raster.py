@@ -51,9 +51,11 @@ def test_canvas_reads_white_around_every_image() -> None:
     assert page.canvas.size > page.base.max() + 7 * page.stride + 7
 
 
-def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
+@pytest.mark.parametrize("coder", [container.CODER_RASTER, container.CODER_STROKES])
+def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path, coder) -> None:
     """The encoder's count and mix passes give the probabilities the decoder's fused kernel pops
-    with: pushed with them, every pixel pops back and the coder ends where it started."""
+    with: pushed with them, every pixel pops back and the coder ends where it started (coder 3,
+    and coder 7 with its stroke models)."""
     model = codec.coding_model(str(tiny_model_path))
     net = model.network
     rng = np.random.default_rng(7)
@@ -63,7 +65,7 @@ def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
     hs = [(rng.random((len(x), units)) < 0.5).astype(np.int64) for units in net.config.latent]
     context = net.visible_context(hs)
     grid = net.grid_logits(net.visible_logits(context, x))
-    encoder, decoder = (model.adaptive_contexts(container.CODER_RASTER) for _ in range(2))
+    encoder, decoder = (model.adaptive_contexts(coder) for _ in range(2))
     for contexts in (encoder, decoder):
         contexts.enter_group(0, [image.shape], 0)
     batches = ((0, 7), (7, len(x)))
@@ -87,14 +89,15 @@ def test_encoder_passes_and_decoder_kernel_agree(tiny_model_path) -> None:
     np.testing.assert_array_equal(encoder.tables.counts, decoder.tables.counts)
 
 
-def test_a_batch_mixed_in_its_count_pass_codes_what_the_mix_pass_codes(tiny_model_path) -> None:
+@pytest.mark.parametrize("coder", [container.CODER_RASTER, container.CODER_STROKES])
+def test_a_batch_mixed_in_its_count_pass_codes_what_the_mix_pass_codes(tiny_model_path, coder) -> None:
     """A batch coded without the DARN is mixed inside its count pass (push_mixed): the same bits and
     probabilities, in the same order, as the count pass followed by the mix pass at grid logit 0."""
     model = codec.coding_model(str(tiny_model_path))
     rng = np.random.default_rng(11)
     image = (rng.random((45, 70)) < 0.2).astype(np.uint8)
     x, mask = to_tiles(image, *model.tile)
-    kept, mixed = (model.adaptive_contexts(container.CODER_RASTER) for _ in range(2))
+    kept, mixed = (model.adaptive_contexts(coder) for _ in range(2))
     for contexts in (kept, mixed):
         contexts.enter_group(0, [image.shape], 0)
     stage, fused = kept.batch(0, mask), mixed.batch(0, mask)
@@ -125,7 +128,8 @@ def test_contexts_across_tile_borders_pay(tiny_model_path) -> None:
         np.testing.assert_array_equal(codec.decompress(data, model)[0][1], page)
 
 
-@pytest.mark.parametrize("coding, sample", [("adaptive-tiles", "text"), ("adaptive", "text"), ("symbols", "letter")])
+@pytest.mark.parametrize("coding, sample", [("adaptive-tiles", "text"), ("adaptive", "text"), ("symbols", "letter"),
+                                            ("strokes", "text")])
 def test_golden_adaptive_archives_decode(coding, sample) -> None:
     """Archives of each adaptive coder, made with the embedded documents model, decode forever, and
     the encoder still writes them byte for byte (a change of either coding shows up here). The

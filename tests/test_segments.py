@@ -59,7 +59,7 @@ def test_round_trip_and_layout(archive, model, images) -> None:
     assert archive[:5] == b"DARN\x02"
     found = segments.segments(archive)
     assert [(s.first, s.count, s.lead_in) for s in found] == [(0, 1, True), (1, 2, False), (3, 1, True), (4, 1, False)]
-    pages = {container.CODER_RASTER, container.CODER_SYMBOLS}   # each segment codes as the codec chooses:
+    pages = {container.CODER_STROKES, container.CODER_SYMBOLS}   # each segment codes as the codec chooses:
     small = {container.CODER_PARTICLES, container.CODER_STATIC, container.CODER_STORED}   # (noise may be stored)
     assert [s.coder in kinds for s, kinds in zip(found, (pages, small, pages, small))] == [True] * 4
     for segment in found:   # each segment is a stand-alone version-1 archive

@@ -46,8 +46,10 @@ MAGIC = b"DARN"
 VERSION = 1
 CODER_STATIC, CODER_TILED, CODER_RASTER, CODER_SYMBOLS, CODER_PARTICLES = 1, 2, 3, 4, 5
 CODER_STORED = 6   # the images' raw bits, no model (coding.stored)
+CODER_STROKES = 7  # coder 3 with the stroke models (coding.mixing.strokes)
 CODINGS = {CODER_STATIC: "static", CODER_TILED: "adaptive-tiles", CODER_RASTER: "adaptive",
-           CODER_SYMBOLS: "symbols", CODER_PARTICLES: "particles", CODER_STORED: "stored"}   # names users see
+           CODER_SYMBOLS: "symbols", CODER_PARTICLES: "particles", CODER_STORED: "stored",
+           CODER_STROKES: "strokes"}   # names users see
 MAX_PARTICLES = 1024   # coder 5's largest S (keeps every sum of integer weights below 2**34)
 PRECISION = 24
 CONSTRICTION_VERSION = 0x05
@@ -80,7 +82,7 @@ class Header:
 
     @property
     def adaptive(self) -> bool:
-        return self.coder in (CODER_TILED, CODER_RASTER, CODER_SYMBOLS)
+        return self.coder in (CODER_TILED, CODER_RASTER, CODER_SYMBOLS, CODER_STROKES)
 
     @property
     def needs_model(self) -> bool:

@@ -31,7 +31,7 @@ import numpy as np
 
 from darncodec.coding.ans.kernel import pop_bit, to_coder, to_stack
 from darncodec.coding.ans.streams import chunks_last_first, push_in_order
-from darncodec.coding.mixing import tiled
+from darncodec.coding.mixing import strokes, tiled
 from darncodec.coding.mixing.tiled import CountTables
 from darncodec.coding.network.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
 from darncodec.coding.network.integer_model import _local_logit
@@ -193,12 +193,20 @@ def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts
 
 
 @numba.njit(cache=True, inline="always")
-def _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate, slots, inputs, bucket):
+def _pixel_contexts(canvas, predicted, inked, stride, row, col, ink_near, refine, page, counts, estimate, slots,
+                    inputs, bucket, keys):
     """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]); returns (the first
-    mixer's row, how many context models learn from the pixel). ``page``: PageCanvas.kernel_arrays."""
-    relative, sizes, offsets, near, causal, wide = page
+    mixer's row, how many context models learn from the pixel). ``page``: RasterContexts.kernel_arrays
+    (its last array: the stroke models' white keys, empty but for coder 7)."""
+    relative, sizes, offsets, near, causal, wide, white = page
+    at = row * stride + col
     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket)
     n = sizes.shape[0]
+    if white.shape[0]:
+        strokes.stroke_slots(canvas, inked, stride, row, col, at, ink_near, white, offsets, n, keys, slots)
+        for i in range(n, n + strokes.MODELS):
+            tiled._lookup_one(0, i, counts, estimate, slots, inputs, slots[0], 0)
+        return bucket[0], n + strokes.MODELS
     if not refine:
         return bucket[0], n
     if predicted[at] & COVERED:
@@ -285,6 +293,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
     ``tile_bits``."""
     n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
+    keys = np.zeros(strokes.MODELS, np.int64)
     j = 0
     for s in range(strips.shape[0]):
         for y in range(height):
@@ -294,9 +303,9 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     p = y * width + x
                     if not live[t, p]:
                         continue
-                    at = row * stride + left + x
-                    row1, learning = _pixel_contexts(canvas, predicted, at, _ink_near(inked, row, left + x), refine,
-                                                     page, counts, estimate, slots, inputs, bucket)
+                    row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x,
+                                                     _ink_near(inked, row, left + x), refine, page, counts, estimate,
+                                                     slots, inputs, bucket, keys)
                     bit = np.int64(values[t, p])
                     pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
                     if mix:
@@ -365,6 +374,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
     mix, one ANS pop, then the updates the encoder made."""
     n = page[2].shape[0]   # every model of the tables (the refinement models read 0 where not refining)
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
+    keys = np.zeros(strokes.MODELS, np.int64)
     white = table[0] if columns.shape[0] else 0.0
     for s in range(strips.shape[0]):
         for y in range(height):
@@ -374,7 +384,6 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                     p = y * width + x
                     if not live[t, p]:
                         continue
-                    at = row * stride + left + x
                     ink_near = _ink_near(inked, row, left + x)
                     if use_darn:
                         if ink_near or darn_radius > R:
@@ -384,8 +393,8 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                             logit = context[t, p] + white
                         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
-                    row1, learning = _pixel_contexts(canvas, predicted, at, ink_near, refine, page, counts, estimate,
-                                                     slots, inputs, bucket)
+                    row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x, ink_near, refine,
+                                                     page, counts, estimate, slots, inputs, bucket, keys)
                     pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
                     mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
                                                                                 weights, apm, prob_table)
@@ -404,21 +413,23 @@ Counted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # a batch's co
 
 class PageCanvas:
     """Where the tiles of one group of images lie on a white canvas: the images one below another,
-    each with R white rows above it, R white columns on either side (row stride ``stride``)."""
+    each with ``rows`` white rows above it, ``cols`` white columns on either side (row stride
+    ``stride``; R and R, or what coder 7's stroke models read: strokes.MARGIN_ROWS and MARGIN_COLS)."""
 
-    def __init__(self, shapes: list[tuple[int, int]], tile_h: int, tile_w: int) -> None:
+    def __init__(self, shapes: list[tuple[int, int]], tile_h: int, tile_w: int, rows: int = R, cols: int = R) -> None:
         grids = [(-(-h // tile_h), -(-w // tile_w)) for h, w in shapes]
-        self.stride = max(cols * tile_w for _, cols in grids) + 2 * R
+        self.rows, self.cols = rows, cols
+        self.stride = max(cols_ * tile_w for _, cols_ in grids) + 2 * cols
         base, strip_key, top = [], [], 0
-        for image, (rows, cols) in enumerate(grids):
-            for row in range(rows):
-                for col in range(cols):
-                    base.append((top + R + row * tile_h) * self.stride + R + col * tile_w)
+        for image, (tile_rows, tile_cols) in enumerate(grids):
+            for row in range(tile_rows):
+                for col in range(tile_cols):
+                    base.append((top + rows + row * tile_h) * self.stride + cols + col * tile_w)
                     strip_key.append((image, row))
-            top += R + rows * tile_h
+            top += rows + tile_rows * tile_h
         self.base = np.array(base, np.int64)
         self.strip_key = strip_key
-        self.canvas = np.zeros(top * self.stride + R + 1, np.uint8)
+        self.canvas = np.zeros(top * self.stride + cols + 1, np.uint8)
         self.inked = np.zeros((-(-top // BLOCK), -(-self.stride // BLOCK)), np.bool_)
         self.lines = np.full((4, max(top, self.stride)), NO_LINE, np.int64)   # _write's records
         self.lines[1] = 0
@@ -439,7 +450,7 @@ class PageCanvas:
         predicted = np.zeros((len(self.canvas) // self.stride + 3, self.stride), np.uint8)
         for c, top, left in placements:
             bitmap = shapes[c]
-            row, col = top + R, left + R
+            row, col = top + self.rows, left + self.cols
             box = predicted[max(row - COVER_MARGIN, 0):row + bitmap.shape[0] + COVER_MARGIN,
                             max(col - COVER_MARGIN, 0):col + bitmap.shape[1] + COVER_MARGIN]
             box |= COVERED
@@ -455,11 +466,18 @@ class PageCanvas:
 
 class RasterContexts:
     """Count state and canvas of the group being coded, for one model's tiles; with ``refine``
-    (coder id 4), the two refinement models by the predicted page too."""
+    (coder id 4), the two refinement models by the predicted page too; with ``stroke_models``
+    (coder id 7), the four stroke models (coding.mixing.strokes)."""
 
-    def __init__(self, height: int, width: int, prob_table: np.ndarray, refine: bool = False) -> None:
+    def __init__(self, height: int, width: int, prob_table: np.ndarray, refine: bool = False,
+                 stroke_models: bool = False) -> None:
+        if refine and stroke_models:
+            raise ValueError("no coder refines by a predicted page and reads stroke contexts")
         self.refine = refine
-        self.tables = CountTables(CONTEXT_PIXELS + (REFINE_PIXELS if refine else ()), prob_table)
+        self.white = strokes.white_keys() if stroke_models else np.zeros(0, np.int64)
+        hashed = (tiled.HASH_BITS + tiled.DIRECT_BITS,) * strokes.MODELS   # a size over DIRECT_BITS: hashed
+        self.tables = CountTables(CONTEXT_PIXELS + (REFINE_PIXELS if refine else ()) +
+                                  (hashed if stroke_models else ()), prob_table)
         self.height, self.width = height, width
         self.page: PageCanvas | None = None
         self.first = 0
@@ -470,7 +488,8 @@ class RasterContexts:
         if group == self.tables.group and self.page is not None:
             return
         self.tables.enter_group(group)
-        self.page = PageCanvas(shapes, self.height, self.width)
+        margin = (strokes.MARGIN_ROWS, strokes.MARGIN_COLS) if self.white.shape[0] else (R, R)
+        self.page = PageCanvas(shapes, self.height, self.width, *margin)
         self.first = first_tile
 
     def batch(self, start: int, mask: np.ndarray) -> "RasterBatch":
@@ -495,10 +514,11 @@ class RasterContexts:
 
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
         """What the kernels read of the canvas geometry and count tables: the causal offsets, the
-        canvas models' sizes, every model's slot offset, the refinement models' offsets."""
+        canvas models' sizes, every model's slot offset, the refinement models' offsets, the stroke
+        models' white keys (empty without them)."""
         canvas_models = len(CONTEXT_PIXELS)
         return (self.page.relative, self.tables.sizes[:canvas_models], self.tables.offsets,
-                *self.page.refinement_offsets())
+                *self.page.refinement_offsets(), self.white)
 
 
 class RasterBatch:

@@ -1,0 +1,78 @@
+"""The stroke models (coder 7) against coder 3, image by image.
+
+Each image is compressed alone (one archive per image, as `darncodec compress page.pbm` writes in
+Python: format version 1) as coder 3 (`--coding adaptive`) and as coder 7 (`--coding strokes`);
+coder 7's archive is decoded and compared with the image. Reports bytes, the ratio and coder 7's
+compress and decompress seconds.
+
+Sets: ``scans`` (the non-test scans of bilevel_docs the design was chosen on:
+darncodec.corpora.decision.decision_scans), ``rendered`` (the rendered text pages of the decision
+set) and ``ccitt`` (CCITT pages 1-8: test pages, reported only). ``--only`` keeps the images whose
+name contains one of the given strings.
+
+    python -m benchmarks.strokes --set scans|rendered|ccitt [--only NAME ...] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from benchmarks.mnist_archive import machine
+from benchmarks.symbols import ccitt_pages
+from darncodec import codec
+
+
+def images(which: str) -> list[tuple[str, np.ndarray]]:
+    if which == "ccitt":
+        return ccitt_pages()
+    from darncodec.corpora import decision, rendered
+    return decision.decision_scans() if which == "scans" else list(rendered.decision_pages())
+
+
+def measure(name: str, bits: np.ndarray, model: codec.CodingModel) -> dict:
+    raster = len(codec.compress([bits], model, [name], coding="adaptive"))
+    start = time.perf_counter()
+    archive = codec.compress([bits], model, [name], coding="strokes")
+    compress_s = time.perf_counter() - start
+    start = time.perf_counter()
+    (_, back), = codec.decompress(archive, model)
+    decompress_s = time.perf_counter() - start
+    if not np.array_equal(back, bits):
+        raise SystemExit(f"{name}: coder 7 did not restore the image")
+    return {"name": name, "pixels": int(bits.size), "coder3": raster, "coder7": len(archive),
+            "ratio": round(len(archive) / raster, 4), "compress_s": round(compress_s, 2),
+            "decompress_s": round(decompress_s, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=["scans", "rendered", "ccitt"], default="scans")
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--model", default="docs")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    model = codec.coding_model(args.model)
+    rows = []
+    for name, bits in images(args.set):
+        if args.only and not any(part in name for part in args.only):
+            continue
+        rows.append(measure(name, bits, model))
+        r = rows[-1]
+        print(f"{name:40s} coder 3 {r['coder3']:9,d}  coder 7 {r['coder7']:9,d}  {r['ratio']:.3f}  "
+              f"{r['compress_s']:.1f} s / {r['decompress_s']:.1f} s", flush=True)
+    total3, total7 = sum(r["coder3"] for r in rows), sum(r["coder7"] for r in rows)
+    smaller = sum(r["coder7"] < r["coder3"] for r in rows)
+    print(f"{len(rows)} images: coder 3 {total3:,d} bytes, coder 7 {total7:,d} ({total7 / total3:.4f}); "
+          f"coder 7 smaller on {smaller}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"set": args.set, "model": args.model, "machine": machine(), "images": rows,
+                       "coder3": total3, "coder7": total7}, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Stroke contexts (coder id 7): four more count models for page raster order, read from the canvas.
+
+A scanned page is made of strokes with noisy edges. Coder 3's nested templates see a pixel's
+nearest causal neighbours as one exact pattern, so an edge that wanders by a pixel is a new pattern,
+and a stroke is learned again wherever its neighbourhood differs a little. These four models
+describe the same neighbourhood by what strokes do (docs/format.md, "Coder id 7"):
+
+- ``REF_LINE``: where the current run of its colour began, and the signed distances from the pixel
+  to the next two colour changes of the row above after that point (the vertical mode of CCITT
+  T.4/T.6: an edge tends to continue where it ended on the row above), with the run's length,
+  its colour and the pixel above;
+- ``COLUMNS``: how far the colour of each of the three pixels above (up-left, up, up-right) runs
+  up its column (1 to 15), with those three pixels and the pixel to the left;
+- ``BLUR``: the 12 rows above, columns -8 to +9, merged into 2 x 2 cells (a cell is ink where any of
+  its four pixels is: six rows of nine cells), with the two pixels to the left: two prints of the
+  same letter that differ by a pixel at their edges share this context;
+- ``ROW_LEFT``: the 25 pixels to the left on the current row, with the nearer distance of the
+  reference line and the pixel above.
+
+Each key is hashed into its model's 2**22 count slots (``tiled.GOLDEN``), as coder 3's large
+templates are. The models read up to 15 rows above and 33 columns either side: a page's canvas
+for coder 7 has that much white margin (``MARGIN_ROWS``, ``MARGIN_COLS``). Where no ink lies in
+that window every key is the one an all-white canvas gives (``white_keys``), without reading it.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from darncodec.coding.mixing import tiled
+
+REF_LINE, COLUMNS, BLUR, ROW_LEFT, DIAGONALS, ABOVE, ABOVE_2 = range(7)
+MODELS = 7
+MARGIN_ROWS, MARGIN_COLS = 16, 33   # the canvas margin the models need (rows above, columns either side)
+SCAN = 32          # the reference line is searched from the run's start to 32 columns ahead
+RUN_LIMIT = 32     # a run is followed at most 32 pixels to the left
+COLUMN_LIMIT = 15  # a column's run at most 15 rows up
+BLUR_ROWS, BLUR_CELLS, BLUR_LEFT = 6, 9, 8   # 6 x 9 cells of 2 x 2 pixels, from column -8
+LEFT_PIXELS = 25
+WIDE = 16          # the wide rows: columns -16 to +16
+NONE = 1 << 30     # no colour change within reach
+BLOCK = 8          # coding.mixing.raster's ink flags: one per 8 x 8 block of the canvas
+
+
+@numba.njit(cache=True, inline="always")
+def _distance_bucket(d):
+    """A signed distance in 32 steps: one per pixel from -8 to 8, coarser beyond; 31: none."""
+    if d == NONE:
+        return 31
+    if -8 <= d <= 8:
+        return d + 12
+    if d < 0:
+        return 3 if d >= -16 else (2 if d >= -32 else 1)
+    return 21 if d <= 16 else (22 if d <= 32 else 23)
+
+
+@numba.njit(cache=True, inline="always")
+def _run_bucket(n):
+    """A run length in 16 steps: exact below 8, coarser beyond."""
+    if n < 8:
+        return n
+    return 8 if n < 10 else (9 if n < 12 else (10 if n < 16 else (11 if n < 20 else (12 if n < 24 else (
+        13 if n < 28 else (14 if n < 32 else 15))))))
+
+
+@numba.njit(cache=True, inline="always")
+def _column_run(canvas, at, stride):
+    """How many pixels up from ``at`` (inclusive) have the colour of ``at``, at most COLUMN_LIMIT."""
+    colour, k = canvas[at], 1
+    while k < COLUMN_LIMIT and canvas[at - k * stride] == colour:
+        k += 1
+    return k
+
+
+@numba.njit(cache=True, inline="always")
+def _slant_run(canvas, at, step):
+    """How many pixels from ``at`` along ``step`` (inclusive) have the colour of ``at``, at most 7."""
+    colour, k = canvas[at], 1
+    while k < 7 and canvas[at + k * step] == colour:
+        k += 1
+    return k
+
+
+@numba.njit(cache=True)
+def stroke_keys(canvas, at, stride, keys):
+    """keys[0:4]: the four models' keys for the pixel at canvas index ``at`` (the module docstring)."""
+    west, north = np.int64(canvas[at - 1]), np.int64(canvas[at - stride])
+    run = 1
+    while run < RUN_LIMIT and canvas[at - 1 - run] == west:
+        run += 1
+    above = at - stride
+    first, second, q = NONE, NONE, -run
+    while q <= SCAN:   # the row above changes away from the run's colour (b1), then back (b2)
+        if canvas[above + q] != west and canvas[above + q - 1] == west:
+            first = -q
+            q += 1
+            while q <= SCAN:
+                if canvas[above + q] == west and canvas[above + q - 1] != west:
+                    second = -q
+                    break
+                q += 1
+            break
+        q += 1
+    near = _distance_bucket(first)
+    keys[REF_LINE] = ((near * 32 + _distance_bucket(second)) * 16 + _run_bucket(run)) * 4 + west * 2 + north
+    columns = np.int64(0)
+    for dx in (-1, 0, 1):
+        columns = columns * 16 + _column_run(canvas, above + dx, stride)
+    keys[COLUMNS] = (columns * 8 + canvas[above - 1] * 4 + canvas[above + 1] * 2 + north) * 2 + west
+    cells = np.int64(0)
+    for r in range(BLUR_ROWS):
+        upper = at - (2 * r + 2) * stride - BLUR_LEFT
+        for c in range(BLUR_CELLS):
+            a = upper + 2 * c
+            cells = cells * 2 + (canvas[a] | canvas[a + 1] | canvas[a + stride] | canvas[a + stride + 1])
+    keys[BLUR] = (cells * 2 + west) * 2 + canvas[at - 2]
+    left = np.int64(0)
+    for b in range(LEFT_PIXELS, 0, -1):
+        left = left * 2 + canvas[at - b]
+    keys[ROW_LEFT] = (left * 32 + near) * 2 + north
+    up_left, up_right = _slant_run(canvas, above - 1, -stride - 1), _slant_run(canvas, above + 1, -stride + 1)
+    corners = ((canvas[above - 1] * 2 + canvas[above + 1]) * 2 + north) * 2 + west
+    keys[DIAGONALS] = ((up_left * 8 + up_right) * 8 + min(_column_run(canvas, above, stride), 7)) * 16 + corners
+    wide = np.int64(0)
+    for dx in range(-WIDE, WIDE + 1):
+        wide = wide * 2 + canvas[above + dx]
+    keys[ABOVE] = ((wide * 2 + west) * 2 + canvas[at - 2]) * 2 + canvas[at - 3]
+    wide = np.int64(0)
+    for dx in range(-WIDE, WIDE + 1):
+        wide = wide * 2 + canvas[above - stride + dx]
+    for dx in range(-4, 5):
+        wide = wide * 2 + canvas[above + dx]
+    keys[ABOVE_2] = wide * 2 + west
+
+
+def white_keys() -> np.ndarray:
+    """The keys of a pixel with no ink in reach (what an all-white canvas gives)."""
+    stride = 2 * MARGIN_COLS + 1
+    keys = np.zeros(MODELS, np.int64)
+    stroke_keys(np.zeros((MARGIN_ROWS + 1) * stride, np.uint8), MARGIN_ROWS * stride + MARGIN_COLS, stride, keys)
+    return keys
+
+
+@numba.njit(cache=True, inline="always")
+def _ink_in_reach(inked, row, col):
+    """Whether any 8 x 8 block the models read (15 rows up, 33 columns either side) holds ink."""
+    last = min((col + MARGIN_COLS) // BLOCK, inked.shape[1] - 1)
+    for by in range((row - MARGIN_ROWS) // BLOCK, row // BLOCK + 1):
+        for bx in range((col - MARGIN_COLS) // BLOCK, last + 1):
+            if inked[by, bx]:
+                return True
+    return False
+
+
+@numba.njit(cache=True, inline="always")
+def stroke_slots(canvas, inked, stride, row, col, at, ink_near, white, offsets, first, keys, slots):
+    """slots[0, first:first + 4]: the four models' count slots (``offsets``: every model's first slot)."""
+    if ink_near or _ink_in_reach(inked, row, col):
+        stroke_keys(canvas, at, stride, keys)
+    else:
+        keys[:] = white
+    for m in range(MODELS):
+        hashed = (np.uint64(keys[m]) * np.uint64(tiled.GOLDEN)) >> np.uint64(64 - tiled.HASH_BITS)
+        slots[0, first + m] = offsets[first + m] + np.int64(hashed)
