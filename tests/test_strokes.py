@@ -56,30 +56,36 @@ def test_canvas_margin_holds_every_read() -> None:
     assert top >= strokes.MARGIN_ROWS and left >= strokes.MARGIN_COLS
     assert page.stride - left - image.shape[1] >= strokes.MARGIN_COLS
     first = keys_at(page, top, left)
-    assert first[strokes.ROW_LEFT] == strokes.white_keys()[strokes.ROW_LEFT]   # nothing but margin to the left
+    assert first[strokes.ROW_LEFT] == strokes.WHITE_KEYS[strokes.ROW_LEFT]   # nothing but margin to the left
+
+
+def test_white_keys_are_those_of_an_all_white_window() -> None:
+    page, (top, left) = canvas_of(np.zeros((20, 40), np.uint8))
+    np.testing.assert_array_equal(keys_at(page, top + 17, left + 20), strokes.WHITE_KEYS)
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_the_white_shortcut_gives_the_keys_it_stands_for(seed: int) -> None:
-    """Where no 8 x 8 block in reach holds ink, stroke_slots uses the all-white keys without reading
-    the canvas: they are the keys that reading would give."""
+def test_stroke_slots_read_the_canvas_only_where_ink_is_near(seed: int) -> None:
+    """Where coder 3 finds ink near the pixel, the slots are the hashed keys read from the canvas;
+    elsewhere the all-white table's, unread (they differ where ink lies beyond R but in reach)."""
     rng = np.random.default_rng(seed)
     image = np.zeros((90, 120), np.uint8)
     for _ in range(3):
         y, x = rng.integers(0, 80), rng.integers(0, 110)
         image[y:y + 6, x:x + 6] = rng.random((6, 6)) < 0.5
     page, (top, left) = canvas_of(image)
-    offsets = np.zeros(strokes.MODELS, np.int64)
-    white = strokes.white_keys()
+    offsets = np.arange(strokes.MODELS, dtype=np.int64) << 22
+    white = strokes.white_table(offsets, 0)
     slots, keys = np.zeros((1, strokes.MODELS), np.int64), np.zeros(strokes.MODELS, np.int64)
     for row in range(top, top + image.shape[0], 3):
         for col in range(left, left + image.shape[1], 3):
-            strokes.stroke_slots(page.canvas, page.inked, page.stride, row, col, row * page.stride + col, False,
-                                 white, offsets, 0, keys, slots)
-            expected = keys_at(page, row, col)
+            near = bool(raster._ink_near(page.inked, row, col))
+            strokes.stroke_slots(page.canvas, page.stride, row * page.stride + col, near, white, offsets, 0, keys, slots)
+            expected = keys_at(page, row, col) if near else np.array(strokes.WHITE_KEYS)
+            np.testing.assert_array_equal(keys, expected)
             hashed = (expected.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - 22)
-            np.testing.assert_array_equal(slots[0], hashed.astype(np.int64))
+            np.testing.assert_array_equal(slots[0], offsets + hashed.astype(np.int64))
 
 
 def test_pages_round_trip_as_coder_7(tiny_model_path) -> None:

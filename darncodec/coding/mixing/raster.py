@@ -53,6 +53,7 @@ LEVEL_MODEL = 2        # the second APM: a row per level of the 30-pixel model's
 LEVEL_BITS = 6
 LEVELS = 2 * TABLE_HALF // (1 << LEVEL_BITS) + 1
 NEAR_PIXELS = 4        # ... and pattern of the 4 nearest pixels
+STROKE_APM = APM_ROWS + LEVELS * (1 << NEAR_PIXELS)   # coder 7's third APM: its first row
 BLOCK = 8              # the canvas keeps a flag per 8 x 8 block: has any ink been written there
 # Refinement by the predicted page (coder id 4, coding.symbols): where a placed class covers a pixel
 # (its box grown by COVER_MARGIN), two more context models read the predicted page around the pixel,
@@ -194,18 +195,20 @@ def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts
 
 @numba.njit(cache=True, inline="always")
 def _pixel_contexts(canvas, predicted, inked, stride, row, col, ink_near, refine, page, counts, estimate, slots,
-                    inputs, bucket, keys):
-    """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]); returns (the first
-    mixer's row, how many context models learn from the pixel). ``page``: RasterContexts.kernel_arrays
-    (its last array: the stroke models' white keys, empty but for coder 7)."""
+                    inputs, bucket, keys, stroke_rows):
+    """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]), and with the stroke models
+    (coder 7) the stroke mixers' weight rows (``stroke_rows``); returns (the first mixer's row, how
+    many context models learn from the pixel). ``page``: RasterContexts.kernel_arrays (its last
+    array: the stroke models' white keys and slots, with no columns but for coder 7)."""
     relative, sizes, offsets, near, causal, wide, white = page
     at = row * stride + col
     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket)
     n = sizes.shape[0]
-    if white.shape[0]:
-        strokes.stroke_slots(canvas, inked, stride, row, col, at, ink_near, white, offsets, n, keys, slots)
+    if white.shape[1]:
+        strokes.stroke_slots(canvas, stride, at, ink_near, white, offsets, n, keys, slots)
         for i in range(n, n + strokes.MODELS):
             tiled._lookup_one(0, i, counts, estimate, slots, inputs, slots[0], 0)
+        strokes.mixer_rows(keys, tiled.BUCKETS + PATTERNS, stroke_rows)
         return bucket[0], n + strokes.MODELS
     if not refine:
         return bucket[0], n
@@ -231,19 +234,27 @@ def _mixer_logit(inputs, weights, row):
 
 
 @numba.njit(cache=True, inline="always")
-def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table):
+def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_rows, stroke_k):
     """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
     ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
-    10 nearest pixels, or 1024 + the far feature where those are white); their logits are averaged,
-    z = floor((z1 + z2) / 2), k_mix = the table at z. Two APMs read at z (interpolated between their
-    two nearest nodes) refine it: the first's row is the pattern and the mixer bucket, the second's
-    the level of the 30-pixel model's estimate and the pattern of the 4 nearest pixels.
-    final = (2 (k_mix + 3 k_apm1) / 4 + k_apm2) / 3. Returns (the two mixers' k, the final k, the
-    two APM rows, node, fraction); P(1) = k / 2**24. ``row1``: the first mixer's row, ``bucket``
-    unless the predicted page covers the pixel (then a refinement row)."""
+    10 nearest pixels, or 1024 + the far feature where those are white); with the stroke models
+    (coder 7, ``stroke_rows`` not empty) three stroke mixers too, each with its row of
+    ``stroke_rows`` (their k into ``stroke_k``). Their logits are averaged, z = floor(sum / count),
+    k_mix = the table at z. Two APMs read at z (interpolated between their two nearest nodes) refine
+    it: the first's row is the pattern and the mixer bucket, the second's the level of the 30-pixel
+    model's estimate and the pattern of the 4 nearest pixels. final = (2 (k_mix + 3 k_apm1) / 4 +
+    k_apm2) / 3; with the stroke models a third APM, its row the reference-line mixer's selector,
+    gives final' = (3 final + k_apm3) / 4. Returns (the two mixers' k, the final k, the APM rows
+    (the third -1 without stroke models), node, fraction); P(1) = k / 2**24. ``row1``: the first
+    mixer's row, ``bucket`` unless the predicted page covers the pixel (then a refinement row)."""
     z1 = _mixer_logit(inputs, weights, row1)
     z2 = _mixer_logit(inputs, weights, tiled.BUCKETS + pattern)
-    z = (z1 + z2) >> 1
+    total = z1 + z2
+    for m in range(stroke_rows.shape[0]):
+        zm = _mixer_logit(inputs, weights, stroke_rows[m])
+        stroke_k[m] = prob_table[zm + TABLE_HALF]
+        total += zm
+    z = total // (2 + stroke_rows.shape[0])
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
@@ -252,22 +263,42 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table):
     second = APM_ROWS + ((inputs[0, 1 + LEVEL_MODEL] + TABLE_HALF) >> LEVEL_BITS) * (1 << NEAR_PIXELS) + near
     refined = (prob_table[z + TABLE_HALF] + 3 * _interpolate(apm, first, node, fraction)) // 4
     final = (2 * refined + _interpolate(apm, second, node, fraction)) // 3
+    third = -1
+    if stroke_rows.shape[0]:
+        third = STROKE_APM + stroke_rows[0] - (tiled.BUCKETS + PATTERNS)
+        final = (3 * final + _interpolate(apm, third, node, fraction)) // 4
     return (prob_table[z1 + TABLE_HALF], prob_table[z2 + TABLE_HALF], min(max(final, 1), (1 << PROB_BITS) - 1),
-            first, second, node, fraction)
+            first, second, third, node, fraction)
 
 
 @numba.njit(cache=True, inline="always")
-def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction):
+def _apm_step(apm, apm_row, node, fraction, target):
+    """An APM's two nodes in ``apm_row`` move towards the bit by their share of the interpolation."""
+    apm[apm_row, node] += ((target - apm[apm_row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
+    apm[apm_row, node + 1] += ((target - apm[apm_row, node + 1]) * fraction) >> APM_RATE_SHIFT
+
+
+@numba.njit(cache=True, inline="always")
+def _mixer_step(inputs, weights, weight_row, error):
+    """A gradient step of a mixer's code length on its row of weights."""
+    for i in range(inputs.shape[1]):
+        weights[weight_row, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
+
+
+@numba.njit(cache=True, inline="always")
+def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, third, node, fraction,
+           stroke_rows, stroke_k):
     """A gradient step of each mixer's own code length on its row of weights; each APM's two nodes
     move towards the bit in proportion to their share of the interpolation."""
     target = np.int64(bit) << PROB_BITS
-    for row, mixed in ((row1, mixed1), (tiled.BUCKETS + pattern, mixed2)):
-        error = target - mixed
-        for i in range(inputs.shape[1]):
-            weights[row, i] += (error * inputs[0, i] * MIX_RATE) >> tiled.RATE_SHIFT
-    for row in (first, second):
-        apm[row, node] += ((target - apm[row, node]) * (APM_STEP_MASK + 1 - fraction)) >> APM_RATE_SHIFT
-        apm[row, node + 1] += ((target - apm[row, node + 1]) * fraction) >> APM_RATE_SHIFT
+    _mixer_step(inputs, weights, row1, target - mixed1)
+    _mixer_step(inputs, weights, tiled.BUCKETS + pattern, target - mixed2)
+    for m in range(stroke_rows.shape[0]):
+        _mixer_step(inputs, weights, stroke_rows[m], target - stroke_k[m])
+    _apm_step(apm, first, node, fraction, target)
+    _apm_step(apm, second, node, fraction, target)
+    if third >= 0:
+        _apm_step(apm, third, node, fraction, target)
 
 
 @numba.njit(cache=True)
@@ -281,19 +312,27 @@ def _scratch(n):
 
 
 @numba.njit(cache=True)
+def _stroke_scratch(stroke_models):
+    """The stroke models' keys, and the stroke mixers' rows and k (no mixers without the models)."""
+    mixers = len(strokes.MIXER_SETS) if stroke_models else 0
+    return np.zeros(strokes.MODELS, np.int64), np.zeros(mixers, np.int64), np.zeros(mixers, np.int64)
+
+
+@numba.njit(cache=True)
 def _count_pass(values, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
-                counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns, mix, weights, apm, prob_table,
-                coded, tile_bits):
+                counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns, kept_rows, mix, weights, apm,
+                prob_table, coded, tile_bits):
     """Encoder: every pixel of a batch in coding order (strip by strip, page row by page row, left to
     right across the strip's tiles), writing each pixel into the canvas once counted (so later
     pixels see what the decoder will). Without ``mix``: each pixel's count estimates, bucket, first
-    mixer row and APM pattern, kept for the mix once the DARN's logits are known (_mix_pass). With
+    mixer row, APM pattern and stroke mixers' rows, kept for the mix once the DARN's logits are known
+    (_mix_pass). With
     ``mix`` (a batch coded without the DARN: its grid logit 0): the mix at once, as the decoder
     makes it; ``coded[j]`` = k << 1 | bit of the j-th live pixel, and each tile's bits in
     ``tile_bits``."""
     n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys = np.zeros(strokes.MODELS, np.int64)
+    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
     j = 0
     for s in range(strips.shape[0]):
         for y in range(height):
@@ -305,13 +344,14 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                         continue
                     row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x,
                                                      _ink_near(inked, row, left + x), refine, page, counts, estimate,
-                                                     slots, inputs, bucket, keys)
+                                                     slots, inputs, bucket, keys, stroke_rows)
                     bit = np.int64(values[t, p])
                     pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
                     if mix:
-                        mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
-                                                                                    weights, apm, prob_table)
-                        _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction)
+                        mixed1, mixed2, k, first, second, third, node, fraction = _predict(
+                            inputs, row1, bucket[0], pattern, weights, apm, prob_table, stroke_rows, stroke_k)
+                        _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, third, node,
+                               fraction, stroke_rows, stroke_k)
                         coded[j] = (k << 1) | bit
                         tile_bits[t] -= np.log2((k if bit else (1 << PROB_BITS) - k) * (1.0 / (1 << PROB_BITS)))
                         j += 1
@@ -319,6 +359,8 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                         buckets[t, p] = bucket[0]
                         rows[t, p] = row1
                         patterns[t, p] = pattern
+                        for m in range(stroke_rows.shape[0]):
+                            kept_rows[t, p, m] = stroke_rows[m]
                         for i in range(n):
                             estimates[t, p, i] = inputs[0, 1 + i]
                     bits[0] = bit
@@ -328,10 +370,11 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
 
 
 @numba.njit(cache=True)
-def _mix_pass(grid_logits, estimates, buckets, rows, patterns, values, live, strips, height, width, weights, apm,
-              prob_table, out):
+def _mix_pass(grid_logits, estimates, buckets, rows, patterns, kept_rows, values, live, strips, height, width, weights,
+              apm, prob_table, out):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
+    stroke_rows, stroke_k = np.zeros(kept_rows.shape[2], np.int64), np.zeros(kept_rows.shape[2], np.int64)
     inputs = np.zeros((1, n + 2), np.int64)
     inputs[0, n + 1] = tiled.BIAS_INPUT
     for s in range(strips.shape[0]):
@@ -344,10 +387,12 @@ def _mix_pass(grid_logits, estimates, buckets, rows, patterns, values, live, str
                     for i in range(n):
                         inputs[0, 1 + i] = estimates[t, p, i]
                     bucket, row1, pattern = np.int64(buckets[t, p]), np.int64(rows[t, p]), np.int64(patterns[t, p])
-                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket, pattern, weights,
-                                                                                apm, prob_table)
-                    _learn(inputs, row1, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, node,
-                           fraction)
+                    for m in range(stroke_rows.shape[0]):
+                        stroke_rows[m] = kept_rows[t, p, m]
+                    mixed1, mixed2, k, first, second, third, node, fraction = _predict(
+                        inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_rows, stroke_k)
+                    _learn(inputs, row1, pattern, values[t, p], mixed1, mixed2, weights, apm, first, second, third,
+                           node, fraction, stroke_rows, stroke_k)
                     out[t, p] = k
 
 
@@ -374,8 +419,8 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
     mix, one ANS pop, then the updates the encoder made."""
     n = page[2].shape[0]   # every model of the tables (the refinement models read 0 where not refining)
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys = np.zeros(strokes.MODELS, np.int64)
-    white = table[0] if columns.shape[0] else 0.0
+    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
+    white_logit = table[0] if columns.shape[0] else 0.0   # the DARN's table entry for all-white neighbours
     for s in range(strips.shape[0]):
         for y in range(height):
             for t in range(strips[s, 0], strips[s, 1]):
@@ -390,25 +435,26 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                             logit = _local_logit(values, t, neighbours[p], local_weight[p], context[t, p], columns,
                                                  table)
                         else:
-                            logit = context[t, p] + white
+                            logit = context[t, p] + white_logit
                         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x, ink_near, refine,
-                                                     page, counts, estimate, slots, inputs, bucket, keys)
+                                                     page, counts, estimate, slots, inputs, bucket, keys, stroke_rows)
                     pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
-                    mixed1, mixed2, k, first, second, node, fraction = _predict(inputs, row1, bucket[0], pattern,
-                                                                                weights, apm, prob_table)
+                    mixed1, mixed2, k, first, second, third, node, fraction = _predict(
+                        inputs, row1, bucket[0], pattern, weights, apm, prob_table, stroke_rows, stroke_k)
                     bit = pop_bit(words, stack, k)
                     bits[0] = bit
                     tiled._count_update(slots, bits, yes, counts, state_map, stretch16, estimate,
                                         last_ink, 0, learning)
-                    _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, node, fraction)
+                    _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, second, third, node,
+                           fraction, stroke_rows, stroke_k)
                     _write(canvas, inked, lines, stride, row, left + x, bit)
                     values[t, p] = bit
 
 
-Counted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # a batch's count estimates, buckets, first
-                                                                   # mixer rows, APM patterns
+Counted = tuple[np.ndarray, ...]   # a batch's count estimates, buckets, first mixer rows, APM patterns, stroke
+                                   # mixers' rows
 
 
 class PageCanvas:
@@ -473,11 +519,13 @@ class RasterContexts:
                  stroke_models: bool = False) -> None:
         if refine and stroke_models:
             raise ValueError("no coder refines by a predicted page and reads stroke contexts")
-        self.refine = refine
-        self.white = strokes.white_keys() if stroke_models else np.zeros(0, np.int64)
+        self.refine, self.stroke_models = refine, stroke_models
         hashed = (tiled.HASH_BITS + tiled.DIRECT_BITS,) * strokes.MODELS   # a size over DIRECT_BITS: hashed
         self.tables = CountTables(CONTEXT_PIXELS + (REFINE_PIXELS if refine else ()) +
                                   (hashed if stroke_models else ()), prob_table)
+        # the stroke models' all-white keys and slots (strokes.white_table); no columns without them
+        self.white = strokes.white_table(self.tables.offsets, len(CONTEXT_PIXELS)) if stroke_models else \
+            np.zeros((2, 0), np.int64)
         self.height, self.width = height, width
         self.page: PageCanvas | None = None
         self.first = 0
@@ -488,7 +536,7 @@ class RasterContexts:
         if group == self.tables.group and self.page is not None:
             return
         self.tables.enter_group(group)
-        margin = (strokes.MARGIN_ROWS, strokes.MARGIN_COLS) if self.white.shape[0] else (R, R)
+        margin = (strokes.MARGIN_ROWS, strokes.MARGIN_COLS) if self.stroke_models else (R, R)
         self.page = PageCanvas(shapes, self.height, self.width, *margin)
         self.first = first_tile
 
@@ -499,10 +547,11 @@ class RasterContexts:
     def fresh_mixer(self) -> tuple[np.ndarray, np.ndarray]:
         """A batch's mixer weights (the DARN's logit alone; the first BUCKETS rows are the first
         mixer's) and APMs (every row the identity; the first APM_ROWS rows are the first APM's)."""
-        rows = tiled.BUCKETS + PATTERNS + (REFINE_ROWS if self.refine else 0)
-        weights = np.zeros((rows, self.tables.inputs), np.int64)   # both mixers' rows
+        stroke_rows = sum(strokes.MIXER_SETS) if self.stroke_models else 0
+        rows = tiled.BUCKETS + PATTERNS + (REFINE_ROWS if self.refine else 0) + stroke_rows
+        weights = np.zeros((rows, self.tables.inputs), np.int64)   # every mixer's rows
         weights[:, 0] = 1 << tiled.WEIGHT_SHIFT
-        apm = np.empty((APM_ROWS + LEVELS * (1 << NEAR_PIXELS), APM_POINTS), np.int64)
+        apm = np.empty((STROKE_APM + (strokes.APM_ROWS if self.stroke_models else 0), APM_POINTS), np.int64)
         apm[:] = self.tables.prob_table[np.arange(APM_POINTS) << APM_STEP_BITS]
         return weights, apm
 
@@ -515,7 +564,7 @@ class RasterContexts:
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
         """What the kernels read of the canvas geometry and count tables: the causal offsets, the
         canvas models' sizes, every model's slot offset, the refinement models' offsets, the stroke
-        models' white keys (empty without them)."""
+        models' white keys and slots (no columns without them)."""
         canvas_models = len(CONTEXT_PIXELS)
         return (self.page.relative, self.tables.sizes[:canvas_models], self.tables.offsets,
                 *self.page.refinement_offsets(), self.white)
@@ -543,17 +592,18 @@ class RasterBatch:
         shape = (0, 0) if mixed else x.shape
         estimates = np.zeros((*shape, len(c.sizes)), np.int16)
         buckets, rows, patterns = np.zeros(shape, np.int8), np.zeros(shape, np.int16), np.zeros(shape, np.int16)
+        kept_rows = np.zeros((*shape, len(strokes.MIXER_SETS) if ctx.stroke_models else 0), np.int16)
         coded = np.zeros(int(self.mask.sum()) if mixed else 0, np.int32)
         tile_bits = np.zeros(len(self.mask))
         weights, apm = ctx.fresh_mixer() if mixed else (np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64))
         _count_pass(np.ascontiguousarray(x), self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width,
                     page.canvas, *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
-                    c.stretch16, c.estimate, estimates, buckets, rows, patterns, mixed, weights, apm, c.prob_table,
-                    coded, tile_bits)
+                    c.stretch16, c.estimate, estimates, buckets, rows, patterns, kept_rows, mixed, weights, apm,
+                    c.prob_table, coded, tile_bits)
         if mixed:
             self.coded, self.tile_bits = coded, tile_bits
         else:
-            self.counted = estimates, buckets, rows, patterns
+            self.counted = estimates, buckets, rows, patterns, kept_rows
 
     def push_mixed(self, coder) -> np.ndarray:
         """Encoder: push a batch counted with ``mixed`` (no DARN); returns each tile's bits."""

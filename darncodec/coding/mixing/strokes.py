@@ -1,9 +1,9 @@
-"""Stroke contexts (coder id 7): four more count models for page raster order, read from the canvas.
+"""Stroke contexts (coder id 7): seven more count models for page raster order, and three mixers.
 
 A scanned page is made of strokes with noisy edges. Coder 3's nested templates see a pixel's
 nearest causal neighbours as one exact pattern, so an edge that wanders by a pixel is a new pattern,
-and a stroke is learned again wherever its neighbourhood differs a little. These four models
-describe the same neighbourhood by what strokes do (docs/format.md, "Coder id 7"):
+and a stroke is learned again wherever its neighbourhood differs a little. These models describe
+the same neighbourhood by what strokes do (docs/format.md, "Coder id 7", gives every key):
 
 - ``REF_LINE``: where the current run of its colour began, and the signed distances from the pixel
   to the next two colour changes of the row above after that point (the vertical mode of CCITT
@@ -15,12 +15,17 @@ describe the same neighbourhood by what strokes do (docs/format.md, "Coder id 7"
   its four pixels is: six rows of nine cells), with the two pixels to the left: two prints of the
   same letter that differ by a pixel at their edges share this context;
 - ``ROW_LEFT``: the 25 pixels to the left on the current row, with the nearer distance of the
-  reference line and the pixel above.
+  reference line and the pixel above;
+- ``DIAGONALS``: how far the colours of the up-left and up-right pixels run along their diagonals,
+  and of the pixel above up its column, with the four nearest pixels;
+- ``ABOVE``, ``ABOVE_2``: the row above (and the one above it) read 33 pixels wide.
 
 Each key is hashed into its model's 2**22 count slots (``tiled.GOLDEN``), as coder 3's large
-templates are. The models read up to 15 rows above and 33 columns either side: a page's canvas
-for coder 7 has that much white margin (``MARGIN_ROWS``, ``MARGIN_COLS``). Where no ink lies in
-that window every key is the one an all-white canvas gives (``white_keys``), without reading it.
+templates are. Three more mixers (``mixer_rows``) choose their weight sets by the reference line,
+the column runs and the diagonals, and a third APM reads the reference line's row. The models read
+up to 15 rows above and 33 columns either side: a page's canvas for coder 7 has that much white
+margin (``MARGIN_ROWS``, ``MARGIN_COLS``). Where coder 3 finds no ink near the pixel (its 8 x 8 ink
+flags within R), every key is the all-white one (``WHITE_KEYS``), unread.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ BLUR_ROWS, BLUR_CELLS, BLUR_LEFT = 6, 9, 8   # 6 x 9 cells of 2 x 2 pixels, from
 LEFT_PIXELS = 25
 WIDE = 16          # the wide rows: columns -16 to +16
 NONE = 1 << 30     # no colour change within reach
-BLOCK = 8          # coding.mixing.raster's ink flags: one per 8 x 8 block of the canvas
+WHITE_KEYS = (65532, 65520, 0, 62, 8176, 0, 0)   # stroke_keys of a pixel in an all-white window
 
 
 @numba.njit(cache=True, inline="always")
@@ -134,32 +139,39 @@ def stroke_keys(canvas, at, stride, keys):
     keys[ABOVE_2] = wide * 2 + west
 
 
-def white_keys() -> np.ndarray:
-    """The keys of a pixel with no ink in reach (what an all-white canvas gives)."""
-    stride = 2 * MARGIN_COLS + 1
-    keys = np.zeros(MODELS, np.int64)
-    stroke_keys(np.zeros((MARGIN_ROWS + 1) * stride, np.uint8), MARGIN_ROWS * stride + MARGIN_COLS, stride, keys)
-    return keys
+def white_table(offsets: np.ndarray, first: int) -> np.ndarray:
+    """The all-white keys (row 0) and their slots (row 1) of the models whose slots start at
+    offsets[first]: what stroke_slots uses where no ink is near."""
+    slots = [int(offsets[first + m]) + ((key * tiled.GOLDEN) % (1 << 64) >> (64 - tiled.HASH_BITS))
+             for m, key in enumerate(WHITE_KEYS)]
+    return np.array([WHITE_KEYS, slots], np.int64)
 
 
 @numba.njit(cache=True, inline="always")
-def _ink_in_reach(inked, row, col):
-    """Whether any 8 x 8 block the models read (15 rows up, 33 columns either side) holds ink."""
-    last = min((col + MARGIN_COLS) // BLOCK, inked.shape[1] - 1)
-    for by in range((row - MARGIN_ROWS) // BLOCK, row // BLOCK + 1):
-        for bx in range((col - MARGIN_COLS) // BLOCK, last + 1):
-            if inked[by, bx]:
-                return True
-    return False
-
-
-@numba.njit(cache=True, inline="always")
-def stroke_slots(canvas, inked, stride, row, col, at, ink_near, white, offsets, first, keys, slots):
-    """slots[0, first:first + 4]: the four models' count slots (``offsets``: every model's first slot)."""
-    if ink_near or _ink_in_reach(inked, row, col):
-        stroke_keys(canvas, at, stride, keys)
-    else:
-        keys[:] = white
+def stroke_slots(canvas, stride, at, ink_near, white, offsets, first, keys, slots):
+    """keys[0:7] and slots[0, first:first + 7]: the seven models' keys and count slots
+    (``offsets``: every model's first slot). Where no ink is near (``ink_near``: coder 3's test,
+    an 8 x 8 block with ink within R of the pixel) they are ``white``'s (white_table), unread."""
+    if not ink_near:
+        for m in range(MODELS):
+            keys[m], slots[0, first + m] = white[0, m], white[1, m]
+        return
+    stroke_keys(canvas, at, stride, keys)
     for m in range(MODELS):
         hashed = (np.uint64(keys[m]) * np.uint64(tiled.GOLDEN)) >> np.uint64(64 - tiled.HASH_BITS)
         slots[0, first + m] = offsets[first + m] + np.int64(hashed)
+
+
+MIXER_SETS = (2048, 4096, 8192)   # weight sets of the three stroke mixers (coding.mixing.raster)
+APM_ROWS = 2048                   # rows of the stroke APM: the reference-line mixer's selector
+
+
+@numba.njit(cache=True, inline="always")
+def mixer_rows(keys, base, rows):
+    """rows[m]: the weight row of stroke mixer m (the sets of mixer m start at base + the sum of
+    MIXER_SETS before it), chosen by: the reference line (the nearer change's bucket, the run's
+    bucket, the pixel to the left and the one above), the three column runs, the diagonals' key."""
+    ref = keys[REF_LINE]
+    rows[0] = base + ((ref >> 11) * 16 + ((ref >> 2) & 15)) * 4 + (ref & 3)
+    rows[1] = base + MIXER_SETS[0] + (keys[COLUMNS] >> 4)
+    rows[2] = base + MIXER_SETS[0] + MIXER_SETS[1] + keys[DIAGONALS]
