@@ -104,29 +104,34 @@ def _bucket4(distance, first, second, third):
 
 
 @numba.njit(cache=True)
-def _far(canvas, inked, lines, stride, row, col):
-    """The far feature of a pixel whose 10 nearest pixels are white (0 .. 255): how far back along
-    its row the last ink and the last glyph start are, whether the row above has ink in the 20
-    cells to the right, how far up its column the last ink is, and how many rows down from the last
-    ink-free row it lies (where glyph tops start on a text line). ``lines``: _write's records."""
-    ink_left = _bucket4(col - lines[2, row], 10, 20, 40)
-    above, block_row = (row - 1) * stride, (row - 1) // BLOCK
-    ink_above = 0
-    c, stop = col + 1, min(col + 21, stride)
-    while c < stop:
-        if not inked[block_row, c // BLOCK]:   # a block without ink: on to the next
-            c = (c // BLOCK + 1) * BLOCK
-        elif canvas[above + c]:
-            ink_above = 1
-            break
-        else:
-            c += 1
-    ink_up = _bucket4(row - lines[0, col], 10, 20, 40)
-    start_left = 1 if col - lines[3, row] < 40 else 0
+def _row_start(canvas, lines, stride, row, next_ink):
+    """What _far reads of the rows above a page row, fixed while the row is coded (a row's cells are
+    written by one strip of one batch, after every row above it that the decoder has yet): sets
+    next_ink[c] to the first column at or after c with ink in the row above (``stride`` if none) and
+    returns the line position (how many rows down from the last ink-free row, bucketed)."""
+    above, following = (row - 1) * stride, stride
+    for c in range(stride - 1, -1, -1):
+        if canvas[above + c]:
+            following = c
+        next_ink[c] = following
+    next_ink[stride] = stride
     top = row - 1
     while top > row - 21 and lines[1, top] > 0:
         top -= 1
-    line_position = _bucket4(row - top, 5, 10, 20)
+    return _bucket4(row - top, 5, 10, 20)
+
+
+@numba.njit(cache=True, inline="always")
+def _far(lines, stride, row, col, next_ink, line_position):
+    """The far feature of a pixel whose 10 nearest pixels are white (0 .. 255): how far back along
+    its row the last ink and the last glyph start are, whether the row above has ink in the 20
+    cells to the right, how far up its column the last ink is, and how many rows down from the last
+    ink-free row it lies (where glyph tops start on a text line). ``lines``: _write's records;
+    ``next_ink``, ``line_position``: _row_start's for the pixel's row."""
+    ink_left = _bucket4(col - lines[2, row], 10, 20, 40)
+    ink_above = 1 if next_ink[col + 1] < min(col + 21, stride) else 0
+    ink_up = _bucket4(row - lines[0, col], 10, 20, 40)
+    start_left = 1 if col - lines[3, row] < 40 else 0
     return (((ink_left * 2 + ink_above) * 4 + ink_up) * 2 + start_left) * 4 + line_position
 
 
@@ -149,10 +154,10 @@ def _write(canvas, inked, lines, stride, row, col, bit):
 
 
 @numba.njit(cache=True, inline="always")
-def _pattern(canvas, inked, lines, stride, row, col, slots, offsets):
+def _pattern(lines, stride, row, col, slots, offsets, next_ink, line_position):
     """The pixel's APM pattern: that of its 10 nearest pixels, or 1024 + _far where they are white."""
     near = slots[0, 0] - offsets[0]
-    return near if near else (1 << APM_PIXELS) + _far(canvas, inked, lines, stride, row, col)
+    return near if near else (1 << APM_PIXELS) + _far(lines, stride, row, col, next_ink, line_position)
 
 
 @numba.njit(cache=True)
@@ -333,9 +338,11 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
     n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
+    next_ink = np.zeros(stride + 1, np.int64)
     j = 0
     for s in range(strips.shape[0]):
         for y in range(height):
+            line_position = _row_start(canvas, lines, stride, base[strips[s, 0]] // stride + y, next_ink)
             for t in range(strips[s, 0], strips[s, 1]):
                 row, left = base[t] // stride + y, base[t] % stride
                 for x in range(width):
@@ -346,7 +353,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                                                      _ink_near(inked, row, left + x), refine, page, counts, estimate,
                                                      slots, inputs, bucket, keys, stroke_rows)
                     bit = np.int64(values[t, p])
-                    pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
+                    pattern = _pattern(lines, stride, row, left + x, slots, page[2], next_ink, line_position)
                     if mix:
                         mixed1, mixed2, k, first, second, third, node, fraction = _predict(
                             inputs, row1, bucket[0], pattern, weights, apm, prob_table, stroke_rows, stroke_k)
@@ -421,8 +428,10 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
     keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
     white_logit = table[0] if columns.shape[0] else 0.0   # the DARN's table entry for all-white neighbours
+    next_ink = np.zeros(stride + 1, np.int64)
     for s in range(strips.shape[0]):
         for y in range(height):
+            line_position = _row_start(canvas, lines, stride, base[strips[s, 0]] // stride + y, next_ink)
             for t in range(strips[s, 0], strips[s, 1]):
                 row, left = base[t] // stride + y, base[t] % stride
                 for x in range(width):
@@ -440,7 +449,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
                     row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x, ink_near, refine,
                                                      page, counts, estimate, slots, inputs, bucket, keys, stroke_rows)
-                    pattern = _pattern(canvas, inked, lines, stride, row, left + x, slots, page[2])
+                    pattern = _pattern(lines, stride, row, left + x, slots, page[2], next_ink, line_position)
                     mixed1, mixed2, k, first, second, third, node, fraction = _predict(
                         inputs, row1, bucket[0], pattern, weights, apm, prob_table, stroke_rows, stroke_k)
                     bit = pop_bit(words, stack, k)
