@@ -204,13 +204,18 @@ def _pixel_contexts(canvas, predicted, inked, stride, row, col, ink_near, refine
     """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]), and with the stroke models
     (coder 7) the stroke mixers' weight rows (``stroke_rows``); returns (the first mixer's row, how
     many context models learn from the pixel). ``page``: RasterContexts.kernel_arrays (its last
-    array: the stroke models' white keys and slots, with no columns but for coder 7)."""
-    relative, sizes, offsets, near, causal, wide, white = page
+    array: one element with the stroke models (coder 7), none without)."""
+    relative, sizes, offsets, near, causal, wide, stroke_flag = page
     at = row * stride + col
     _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket)
     n = sizes.shape[0]
-    if white.shape[1]:
-        strokes.stroke_slots(canvas, stride, at, ink_near, white, offsets, n, keys, slots)
+    if stroke_flag.shape[0]:
+        if not ink_near:   # blank paper: the stroke models, mixers and APM sit out
+            for i in range(n, n + strokes.MODELS):
+                inputs[0, 1 + i] = 0
+            stroke_rows[0] = -1
+            return bucket[0], n
+        strokes.stroke_slots(canvas, stride, at, offsets, n, keys, slots)
         for i in range(n, n + strokes.MODELS):
             tiled._lookup_one(0, i, counts, estimate, slots, inputs, slots[0], 0)
         strokes.mixer_rows(keys, tiled.BUCKETS + PATTERNS, stroke_rows)
@@ -239,6 +244,12 @@ def _mixer_logit(inputs, weights, row):
 
 
 @numba.njit(cache=True, inline="always")
+def _stroke_mixers(stroke_rows):
+    """How many stroke mixers weigh the pixel: none without the stroke models or with no ink near."""
+    return stroke_rows.shape[0] if stroke_rows.shape[0] and stroke_rows[0] >= 0 else 0
+
+
+@numba.njit(cache=True, inline="always")
 def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_rows, stroke_k):
     """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
     ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
@@ -255,11 +266,12 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_row
     z1 = _mixer_logit(inputs, weights, row1)
     z2 = _mixer_logit(inputs, weights, tiled.BUCKETS + pattern)
     total = z1 + z2
-    for m in range(stroke_rows.shape[0]):
+    mixers = _stroke_mixers(stroke_rows)
+    for m in range(mixers):
         zm = _mixer_logit(inputs, weights, stroke_rows[m])
         stroke_k[m] = prob_table[zm + TABLE_HALF]
         total += zm
-    z = total // (2 + stroke_rows.shape[0])
+    z = total // (2 + mixers)
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
@@ -269,7 +281,7 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_row
     refined = (prob_table[z + TABLE_HALF] + 3 * _interpolate(apm, first, node, fraction)) // 4
     final = (2 * refined + _interpolate(apm, second, node, fraction)) // 3
     third = -1
-    if stroke_rows.shape[0]:
+    if mixers:
         third = STROKE_APM + stroke_rows[0] - (tiled.BUCKETS + PATTERNS)
         final = (3 * final + _interpolate(apm, third, node, fraction)) // 4
     return (prob_table[z1 + TABLE_HALF], prob_table[z2 + TABLE_HALF], min(max(final, 1), (1 << PROB_BITS) - 1),
@@ -298,7 +310,7 @@ def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, seco
     target = np.int64(bit) << PROB_BITS
     _mixer_step(inputs, weights, row1, target - mixed1)
     _mixer_step(inputs, weights, tiled.BUCKETS + pattern, target - mixed2)
-    for m in range(stroke_rows.shape[0]):
+    for m in range(_stroke_mixers(stroke_rows)):
         _mixer_step(inputs, weights, stroke_rows[m], target - stroke_k[m])
     _apm_step(apm, first, node, fraction, target)
     _apm_step(apm, second, node, fraction, target)
@@ -337,7 +349,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
     ``tile_bits``."""
     n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
+    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[0] > 0)
     next_ink = np.zeros(stride + 1, np.int64)
     j = 0
     for s in range(strips.shape[0]):
@@ -426,7 +438,7 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
     mix, one ANS pop, then the updates the encoder made."""
     n = page[2].shape[0]   # every model of the tables (the refinement models read 0 where not refining)
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[1] > 0)
+    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[0] > 0)
     white_logit = table[0] if columns.shape[0] else 0.0   # the DARN's table entry for all-white neighbours
     next_ink = np.zeros(stride + 1, np.int64)
     for s in range(strips.shape[0]):
@@ -532,9 +544,7 @@ class RasterContexts:
         hashed = (tiled.HASH_BITS + tiled.DIRECT_BITS,) * strokes.MODELS   # a size over DIRECT_BITS: hashed
         self.tables = CountTables(CONTEXT_PIXELS + (REFINE_PIXELS if refine else ()) +
                                   (hashed if stroke_models else ()), prob_table)
-        # the stroke models' all-white keys and slots (strokes.white_table); no columns without them
-        self.white = strokes.white_table(self.tables.offsets, len(CONTEXT_PIXELS)) if stroke_models else \
-            np.zeros((2, 0), np.int64)
+        self.stroke_flag = np.ones(1 if stroke_models else 0, np.bool_)   # the kernels' test for coder 7
         self.height, self.width = height, width
         self.page: PageCanvas | None = None
         self.first = 0
@@ -573,10 +583,10 @@ class RasterContexts:
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
         """What the kernels read of the canvas geometry and count tables: the causal offsets, the
         canvas models' sizes, every model's slot offset, the refinement models' offsets, the stroke
-        models' white keys and slots (no columns without them)."""
+        flag (one element with the stroke models, none without)."""
         canvas_models = len(CONTEXT_PIXELS)
         return (self.page.relative, self.tables.sizes[:canvas_models], self.tables.offsets,
-                *self.page.refinement_offsets(), self.white)
+                *self.page.refinement_offsets(), self.stroke_flag)
 
 
 class RasterBatch:

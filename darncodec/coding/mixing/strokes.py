@@ -24,8 +24,9 @@ Each key is hashed into its model's 2**22 count slots (``tiled.GOLDEN``), as cod
 templates are. Three more mixers (``mixer_rows``) choose their weight sets by the reference line,
 the column runs and the diagonals, and a third APM reads the reference line's row. The models read
 up to 15 rows above and 33 columns either side: a page's canvas for coder 7 has that much white
-margin (``MARGIN_ROWS``, ``MARGIN_COLS``). Where coder 3 finds no ink near the pixel (its 8 x 8 ink
-flags within R), every key is the all-white one (``WHITE_KEYS``), unread.
+margin (``MARGIN_ROWS``, ``MARGIN_COLS``). They work only where coder 3 finds ink near the pixel
+(its 8 x 8 ink flags within R): elsewhere (blank paper, most of a page) their inputs are 0, their
+counts rest, and the stroke mixers and APM sit out.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ BLUR_ROWS, BLUR_CELLS, BLUR_LEFT = 6, 9, 8   # 6 x 9 cells of 2 x 2 pixels, from
 LEFT_PIXELS = 25
 WIDE = 16          # the wide rows: columns -16 to +16
 NONE = 1 << 30     # no colour change within reach
-WHITE_KEYS = (65532, 65520, 0, 62, 8176, 0, 0)   # stroke_keys of a pixel in an all-white window
 
 
 @numba.njit(cache=True, inline="always")
@@ -139,23 +139,10 @@ def stroke_keys(canvas, at, stride, keys):
     keys[ABOVE_2] = wide * 2 + west
 
 
-def white_table(offsets: np.ndarray, first: int) -> np.ndarray:
-    """The all-white keys (row 0) and their slots (row 1) of the models whose slots start at
-    offsets[first]: what stroke_slots uses where no ink is near."""
-    slots = [int(offsets[first + m]) + ((key * tiled.GOLDEN) % (1 << 64) >> (64 - tiled.HASH_BITS))
-             for m, key in enumerate(WHITE_KEYS)]
-    return np.array([WHITE_KEYS, slots], np.int64)
-
-
 @numba.njit(cache=True, inline="always")
-def stroke_slots(canvas, stride, at, ink_near, white, offsets, first, keys, slots):
+def stroke_slots(canvas, stride, at, offsets, first, keys, slots):
     """keys[0:7] and slots[0, first:first + 7]: the seven models' keys and count slots
-    (``offsets``: every model's first slot). Where no ink is near (``ink_near``: coder 3's test,
-    an 8 x 8 block with ink within R of the pixel) they are ``white``'s (white_table), unread."""
-    if not ink_near:
-        for m in range(MODELS):
-            keys[m], slots[0, first + m] = white[0, m], white[1, m]
-        return
+    (``offsets``: every model's first slot)."""
     stroke_keys(canvas, at, stride, keys)
     for m in range(MODELS):
         hashed = (np.uint64(keys[m]) * np.uint64(tiled.GOLDEN)) >> np.uint64(64 - tiled.HASH_BITS)
