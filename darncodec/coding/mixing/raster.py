@@ -86,7 +86,7 @@ def _slots_at(canvas, at, relative, sizes, offsets, slots):
             chained, word = (chained ^ word) * np.uint64(tiled.GOLDEN), np.uint64(0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _ink_near(inked, row, col):
     """Whether any BLOCK x BLOCK block of the canvas that the context of the pixel at (row, col)
     touches holds ink (if none does, every context is all white: a shortcut to the same slots)."""
@@ -98,7 +98,7 @@ def _ink_near(inked, row, col):
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _bucket4(distance, first, second, third):
     return 0 if distance < first else (1 if distance < second else (2 if distance < third else 3))
 
@@ -160,7 +160,7 @@ def _pattern(lines, stride, row, col, slots, offsets, next_ink, line_position):
     return near if near else (1 << APM_PIXELS) + _far(lines, stride, row, col, next_ink, line_position)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, slots, inputs, bucket):
     """The pixel's count estimates (inputs[0, 1:1+n]) and mixer bucket (bucket[0])."""
     n = sizes.shape[0]
@@ -230,12 +230,12 @@ def _pixel_contexts(canvas, predicted, inked, stride, row, col, ink_near, refine
     return bucket[0], n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _interpolate(apm, row, node, fraction):
     return (apm[row, node] * (APM_STEP_MASK + 1 - fraction) + apm[row, node + 1] * fraction) >> APM_STEP_BITS
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _mixer_logit(inputs, weights, row):
     z = np.int64(0)
     for i in range(inputs.shape[1]):

@@ -83,7 +83,7 @@ def _isqrt(n: int) -> int:
     return root
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _role(i, n):
     return 1 if i == n - 1 else (2 if i == n - 2 else 0)
 
@@ -91,13 +91,13 @@ def _role(i, n):
 _LOG2 = np.array([0, 0] + [int(np.log2(n)) for n in range(2, 2 * COUNT_LIMIT + 2)], np.int64)   # floor(log2 n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _stretch_of_state(entry, stretch16):
     """The stretch of a state map entry's running mean, read at 16 bits."""
     return stretch16[min(max(entry >> (STATE_BITS - KT_BITS), 1), (1 << KT_BITS) - 1)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _lookup_one(t, i, counts, estimate, slots, inputs, buckets, role):
     """Context model i of tile t reads the counts at slots[t, i]: the stretch of its estimate (the
     state map's for small counts, KT's beyond: CountTables.estimate) goes to inputs[t, 1 + i]; the
