@@ -141,8 +141,8 @@ def test_integer_costs_and_weights_are_close_to_their_real_values() -> None:
     assert np.abs(cost1 / scale + np.log2(k / 2**24)).max() < 2 / scale
     assert np.abs(cost0 / scale + np.log2(1 - k / 2**24)).max() < 2 / scale
     steps = np.arange(256)
-    assert np.abs(particles.WEIGHT_TABLE - 2.0 ** (24 - steps / 256)).max() < 1
-    assert particles.WEIGHT_TABLE[0] == 2**24
+    assert np.abs(particles.weight_table() - 2.0 ** (24 - steps / 256)).max() < 1
+    assert particles.weight_table()[0] == 2**24
 
 
 def test_index_splits_pop_what_was_pushed() -> None:

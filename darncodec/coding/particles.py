@@ -21,7 +21,7 @@ The decoder must recompute the index distribution bit for bit, so it is made of 
 each unit's cost -log2 P is an integer at scale 2**16 read from a table built by integer arithmetic
 from the model's probability table (``cost_tables``); a particle's log-weight is the exact sum of its
 units' costs; the weights are 2**24 * 2**(-d) for d its distance in bits from the tile's largest
-log-weight, from a 256-entry table of integer roots (``WEIGHT_TABLE``); and j is coded as a path of
+log-weight, from a 256-entry table of integer roots (``weight_table``); and j is coded as a path of
 Bernoulli splits of the particle range, each P(right) = floor(W_right * 2**24 / W_range) (``push_index``).
 
 Extra initial bits: step 1 takes n times the bits of one-particle bits back before anything is
@@ -31,6 +31,8 @@ particle count n (0: no bits back, h the mode of q) from what the coder holds, s
 """
 
 from __future__ import annotations
+
+import functools
 
 
 import constriction
@@ -97,7 +99,10 @@ def _integer_root_weight(step: int) -> int:
     return low
 
 
-WEIGHT_TABLE = np.array([_integer_root_weight(step) for step in range(1 << WEIGHT_STEP_BITS)], np.int64)
+@functools.cache
+def weight_table() -> np.ndarray:
+    """The 256 integer roots, made on first use (37 ms: not at import, which every command pays)."""
+    return np.array([_integer_root_weight(step) for step in range(1 << WEIGHT_STEP_BITS)], np.int64)
 
 
 class ParticleCodec:
@@ -129,13 +134,13 @@ class ParticleCodec:
     def weights(self, x: np.ndarray, mask: np.ndarray, hs: list[np.ndarray], particles: int,
                 context: np.ndarray) -> tuple[np.ndarray, TileIndices]:
         """The integer weights (tiles, n) of particle rows i * tiles + t, and the rows' table indices:
-        W = max(1, WEIGHT_TABLE[d mod 256] >> floor(d / 256)), d = (the tile's largest log-weight less
+        W = max(1, weight_table()[d mod 256] >> floor(d / 256)), d = (the tile's largest log-weight less
         the particle's) / 2**8."""
         index = tile_indices(self.model, x, hs, context)
         log_w = self.log_weights(index, x, mask, hs).reshape(particles, -1).T
         d = (log_w.max(axis=1, keepdims=True) - log_w) >> (COST_BITS - WEIGHT_STEP_BITS)
         shift = np.minimum(d >> WEIGHT_STEP_BITS, 62)
-        return np.maximum(WEIGHT_TABLE[d & ((1 << WEIGHT_STEP_BITS) - 1)] >> shift, 1), index
+        return np.maximum(weight_table()[d & ((1 << WEIGHT_STEP_BITS) - 1)] >> shift, 1), index
 
     # ----- a batch -----------------------------------------------------------------------------
     def push(self, coder: Coder, x: np.ndarray, mask: np.ndarray, particles: int) -> np.ndarray:
