@@ -254,7 +254,7 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_row
     """P(1) of a pixel. Two mixers weigh the inputs: the first with its bucket's weights (row
     ``bucket``), the second with its ``pattern``'s (row BUCKETS + pattern; the pattern is that of the
     10 nearest pixels, or 1024 + the far feature where those are white); with the stroke models
-    (coder 7, ``stroke_rows`` not empty) three stroke mixers too, each with its row of
+    (coder 7, ``stroke_rows`` not empty, ink near) the stroke mixers too, each with its row of
     ``stroke_rows`` (their k into ``stroke_k``). Their logits are averaged, z = floor(sum / count),
     k_mix = the table at z. Two APMs read at z (interpolated between their two nearest nodes) refine
     it: the first's row is the pattern and the mixer bucket, the second's the level of the 30-pixel

@@ -1,4 +1,4 @@
-"""Stroke contexts (coder id 7): seven more count models for page raster order, and three mixers.
+"""Stroke contexts (coder id 7): ten more count models for page raster order, and four mixers.
 
 A scanned page is made of strokes with noisy edges. Coder 3's nested templates see a pixel's
 nearest causal neighbours as one exact pattern, so an edge that wanders by a pixel is a new pattern,
@@ -18,11 +18,18 @@ the same neighbourhood by what strokes do (docs/format.md, "Coder id 7", gives e
   reference line and the pixel above;
 - ``DIAGONALS``: how far the colours of the up-left and up-right pixels run along their diagonals,
   and of the pixel above up its column, with the four nearest pixels;
-- ``ABOVE``, ``ABOVE_2``: the row above (and the one above it) read 33 pixels wide.
+- ``ABOVE``, ``ABOVE_2``: the row above (and the one above it) read 33 pixels wide;
+- ``RUNS``: the lengths of the current run and the two before it on the row (within 32 pixels),
+  with the reference line's nearer change and the pixels around;
+- ``ERODED``: the 8 rows above in 2 x 2 cells as ``BLUR``, but a cell is ink only where all four
+  of its pixels are: where ink surely is, so that a stroke's body matches whatever its edges do;
+- ``EDGE``: the two rows above in 13 overlapping 2 x 2 cells, each both dilated and eroded: where
+  ink surely is, surely is not, and the uncertain edge between.
 
 Each key is hashed into its model's 2**22 count slots (``tiled.GOLDEN``), as coder 3's large
-templates are. Three more mixers (``mixer_rows``) choose their weight sets by the reference line,
-the column runs and the diagonals, and a third APM reads the reference line's row. The models read
+templates are. Four more mixers (``mixer_rows``) choose their weight sets by the reference line,
+the column runs, the diagonals and both reference-line distances, and a third APM reads the
+reference line's row. The models read
 up to 15 rows above and 33 columns either side: a page's canvas for coder 7 has that much white
 margin (``MARGIN_ROWS``, ``MARGIN_COLS``). They work only where coder 3 finds ink near the pixel
 (its 8 x 8 ink flags within R): elsewhere (blank paper, most of a page) their inputs are 0, their
@@ -36,13 +43,15 @@ import numpy as np
 
 from darncodec.coding.mixing import tiled
 
-REF_LINE, COLUMNS, BLUR, ROW_LEFT, DIAGONALS, ABOVE, ABOVE_2 = range(7)
-MODELS = 7
+REF_LINE, COLUMNS, BLUR, ROW_LEFT, DIAGONALS, ABOVE, ABOVE_2, RUNS, ERODED, EDGE = range(10)
+MODELS = 10
 MARGIN_ROWS, MARGIN_COLS = 16, 33   # the canvas margin the models need (rows above, columns either side)
 SCAN = 32          # the reference line is searched from the run's start to 32 columns ahead
 RUN_LIMIT = 32     # a run is followed at most 32 pixels to the left
 COLUMN_LIMIT = 15  # a column's run at most 15 rows up
 BLUR_ROWS, BLUR_CELLS, BLUR_LEFT = 6, 9, 8   # 6 x 9 cells of 2 x 2 pixels, from column -8
+ERODED_ROWS = 4    # the eroded cells: 4 x 9 (8 rows)
+EDGE_REACH = 6     # the edge band: cells from column -6 to +6, each over columns c and c + 1
 LEFT_PIXELS = 25
 WIDE = 16          # the wide rows: columns -16 to +16
 NONE = 1 << 30     # no colour change within reach
@@ -89,7 +98,7 @@ def _slant_run(canvas, at, step):
 
 @numba.njit(cache=True)
 def stroke_keys(canvas, at, stride, keys):
-    """keys[0:4]: the four models' keys for the pixel at canvas index ``at`` (the module docstring)."""
+    """keys[0:MODELS]: the models' keys for the pixel at canvas index ``at`` (the module docstring)."""
     west, north = np.int64(canvas[at - 1]), np.int64(canvas[at - stride])
     run = 1
     while run < RUN_LIMIT and canvas[at - 1 - run] == west:
@@ -137,19 +146,40 @@ def stroke_keys(canvas, at, stride, keys):
     for dx in range(-4, 5):
         wide = wide * 2 + canvas[above + dx]
     keys[ABOVE_2] = wide * 2 + west
+    second = 0   # the run before the current one (the other colour), then the one before that
+    while run + second < RUN_LIMIT and canvas[at - 1 - run - second] != west:
+        second += 1
+    third = 0
+    while second > 0 and run + second + third < RUN_LIMIT and canvas[at - 1 - run - second - third] == west:
+        third += 1
+    keys[RUNS] = ((((_run_bucket(run) * 16 + _run_bucket(second)) * 16 + _run_bucket(third)) * 32 + near) * 8
+                  + canvas[above - 1] * 4 + north * 2 + canvas[above + 1]) * 2 + west
+    cells = np.int64(0)
+    for r in range(ERODED_ROWS):
+        upper = at - (2 * r + 2) * stride - BLUR_LEFT
+        for c in range(BLUR_CELLS):
+            a = upper + 2 * c
+            cells = cells * 2 + (canvas[a] & canvas[a + 1] & canvas[a + stride] & canvas[a + stride + 1])
+    keys[ERODED] = ((cells * 2 + west) * 2 + north) * 2 + canvas[at - 2]
+    grown, shrunk, upper = np.int64(0), np.int64(0), at - 2 * stride
+    for c in range(-EDGE_REACH, EDGE_REACH + 1):
+        a = upper + c
+        grown = grown * 2 + (canvas[a] | canvas[a + 1] | canvas[a + stride] | canvas[a + stride + 1])
+        shrunk = shrunk * 2 + (canvas[a] & canvas[a + 1] & canvas[a + stride] & canvas[a + stride + 1])
+    keys[EDGE] = ((((grown << (2 * EDGE_REACH + 1)) + shrunk) * 2 + canvas[at - 2]) * 2 + west) * 2 + north
 
 
 @numba.njit(cache=True, inline="always")
 def stroke_slots(canvas, stride, at, offsets, first, keys, slots):
-    """keys[0:7] and slots[0, first:first + 7]: the seven models' keys and count slots
-    (``offsets``: every model's first slot)."""
+    """keys and slots[0, first:first + MODELS]: the models' keys and count slots (``offsets``:
+    every model's first slot)."""
     stroke_keys(canvas, at, stride, keys)
     for m in range(MODELS):
         hashed = (np.uint64(keys[m]) * np.uint64(tiled.GOLDEN)) >> np.uint64(64 - tiled.HASH_BITS)
         slots[0, first + m] = offsets[first + m] + np.int64(hashed)
 
 
-MIXER_SETS = (2048, 4096, 8192)   # weight sets of the three stroke mixers (coding.mixing.raster)
+MIXER_SETS = (2048, 4096, 8192, 4096)   # weight sets of the four stroke mixers (coding.mixing.raster)
 APM_ROWS = 2048                   # rows of the stroke APM: the reference-line mixer's selector
 
 
@@ -157,8 +187,10 @@ APM_ROWS = 2048                   # rows of the stroke APM: the reference-line m
 def mixer_rows(keys, base, rows):
     """rows[m]: the weight row of stroke mixer m (the sets of mixer m start at base + the sum of
     MIXER_SETS before it), chosen by: the reference line (the nearer change's bucket, the run's
-    bucket, the pixel to the left and the one above), the three column runs, the diagonals' key."""
+    bucket, the pixel to the left and the one above), the three column runs, the diagonals' key,
+    both changes' buckets (with the pixel to the left and the one above)."""
     ref = keys[REF_LINE]
     rows[0] = base + ((ref >> 11) * 16 + ((ref >> 2) & 15)) * 4 + (ref & 3)
     rows[1] = base + MIXER_SETS[0] + (keys[COLUMNS] >> 4)
     rows[2] = base + MIXER_SETS[0] + MIXER_SETS[1] + keys[DIAGONALS]
+    rows[3] = base + MIXER_SETS[0] + MIXER_SETS[1] + MIXER_SETS[2] + (ref >> 6) * 4 + (ref & 3)
