@@ -5,6 +5,11 @@ Python: format version 1) as coder 3 (`--coding adaptive`) and as coder 7 (`--co
 coder 7's archive is decoded and compared with the image. Reports bytes, the ratio and coder 7's
 compress and decompress seconds.
 
+With ``--cli`` it measures what a user gets instead: each image written as a PBM file and coded by
+one ``darncodec compress PAGE.pbm`` (the default coding, format version 2) and restored by one
+``darncodec decompress``, whole processes with their wall seconds, the restored image compared;
+``coder3`` is then ``darncodec compress --coding adaptive``.
+
 With ``--ideal`` it measures instead what the design was compared by: each image coded as one batch
 without the DARN (the mix at once in the count pass), the ideal code length in bytes of coder 3
 and of coder 7, no archive written; much faster than coding.
@@ -14,22 +19,27 @@ darncodec.corpora.decision.decision_scans), ``rendered`` (the rendered text page
 set) and ``ccitt`` (CCITT pages 1-8: test pages, reported only). ``--only`` keeps the images whose
 name contains one of the given strings.
 
-    python -m benchmarks.strokes --set scans|rendered|ccitt [--only NAME ...] [--ideal] [--json FILE]
+    python -m benchmarks.strokes --set scans|rendered|ccitt [--only NAME ...] [--ideal|--cli] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from benchmarks.jobs import timed
 from benchmarks.mnist_archive import machine
 from benchmarks.symbols import ccitt_pages
 from darncodec import codec
 from darncodec.coding.container import CODER_RASTER, CODER_STROKES
 from darncodec.coding.tiling import to_tiles
+from darncodec.imageio import read_bilevel, write_bilevel
 
 
 def images(which: str) -> list[tuple[str, np.ndarray]]:
@@ -67,12 +77,30 @@ def ideal(name: str, bits: np.ndarray, model: codec.CodingModel) -> dict:
     return {"name": name, "pixels": int(bits.size), **found, "ratio": round(found["coder7"] / found["coder3"], 4)}
 
 
+def whole_processes(name: str, bits: np.ndarray, model: str) -> dict:
+    """One darncodec compress (coder 3, then the default) and one decompress of the image as a PBM file."""
+    darncodec = str(Path(sys.executable).parent / "darncodec")
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "page.pbm"
+        write_bilevel(page, bits, "pbm")
+        timed([darncodec, "compress", "-q", "-m", model, "--coding", "adaptive", "-o", f"{folder}/c3.darn", str(page)])
+        compress_s, _ = timed([darncodec, "compress", "-q", "-m", model, str(page)])
+        decompress_s, _ = timed([darncodec, "decompress", "-q", "-m", model, "-o", f"{folder}/back.pbm",
+                                 f"{folder}/page.darn"])
+        if not np.array_equal(read_bilevel(f"{folder}/back.pbm")[0][1], bits):
+            raise SystemExit(f"{name}: darncodec decompress did not restore the image")
+        raster, default = (Path(folder) / "c3.darn").stat().st_size, (Path(folder) / "page.darn").stat().st_size
+    return {"name": name, "pixels": int(bits.size), "coder3": raster, "coder7": default,
+            "ratio": round(default / raster, 4), "compress_s": round(compress_s, 2), "decompress_s": round(decompress_s, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=["scans", "rendered", "ccitt"], default="scans")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--model", default="docs")
     parser.add_argument("--ideal", action="store_true", help="one batch without the DARN, ideal bytes, no archive")
+    parser.add_argument("--cli", action="store_true", help="whole darncodec commands, one file per image")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     model = codec.coding_model(args.model)
@@ -80,7 +108,10 @@ def main() -> None:
     for name, bits in images(args.set):
         if args.only and not any(part in name for part in args.only):
             continue
-        rows.append((ideal if args.ideal else measure)(name, bits, model))
+        if args.cli:
+            rows.append(whole_processes(name, bits, args.model))
+        else:
+            rows.append((ideal if args.ideal else measure)(name, bits, model))
         r = rows[-1]
         seconds = "" if args.ideal else f"  {r['compress_s']:.1f} s / {r['decompress_s']:.1f} s"
         print(f"{name:40s} coder 3 {r['coder3']:9,d}  coder 7 {r['coder7']:9,d}  {r['ratio']:.3f}{seconds}", flush=True)
@@ -90,7 +121,8 @@ def main() -> None:
           f"coder 7 smaller on {smaller}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"set": args.set, "model": args.model, "ideal": args.ideal, "machine": machine(), "images": rows,
+            json.dump({"set": args.set, "model": args.model, "ideal": args.ideal, "cli": args.cli, "machine": machine(),
+                       "images": rows,
                        "coder3": total3, "coder7": total7}, out, indent=1)
 
 
