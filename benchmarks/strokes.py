@@ -81,15 +81,15 @@ def whole_processes(name: str, bits: np.ndarray, model: str) -> dict:
     """One darncodec compress (coder 3, then the default) and one decompress of the image as a PBM file."""
     darncodec = str(Path(sys.executable).parent / "darncodec")
     with tempfile.TemporaryDirectory() as folder:
-        page = Path(folder) / "page.pbm"
+        page = Path(folder) / f"{Path(name).stem}.pbm"   # the name a user's file has (it is stored)
         write_bilevel(page, bits, "pbm")
         timed([darncodec, "compress", "-q", "-m", model, "--coding", "adaptive", "-o", f"{folder}/c3.darn", str(page)])
         compress_s, _ = timed([darncodec, "compress", "-q", "-m", model, str(page)])
         decompress_s, _ = timed([darncodec, "decompress", "-q", "-m", model, "-o", f"{folder}/back.pbm",
-                                 f"{folder}/page.darn"])
+                                 str(page.with_suffix(".darn"))])
         if not np.array_equal(read_bilevel(f"{folder}/back.pbm")[0][1], bits):
             raise SystemExit(f"{name}: darncodec decompress did not restore the image")
-        raster, default = (Path(folder) / "c3.darn").stat().st_size, (Path(folder) / "page.darn").stat().st_size
+        raster, default = (Path(folder) / "c3.darn").stat().st_size, page.with_suffix(".darn").stat().st_size
     return {"name": name, "pixels": int(bits.size), "coder3": raster, "coder7": default,
             "ratio": round(default / raster, 4), "compress_s": round(compress_s, 2), "decompress_s": round(decompress_s, 2)}
 
