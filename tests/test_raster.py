@@ -179,12 +179,14 @@ def test_the_encoder_keeps_the_cheaper_coding_of_each_batch(tiny_model_path, mon
         assert chosen <= either + 4
 
 
-def test_damaged_payload_with_valid_checksums_never_gives_a_wrong_page(tiny_model_path,
-                                                                      damage_never_gives_a_wrong_image) -> None:
-    """Coder 3 pops pixels in its own kernel: a payload changed behind valid checksums still ends
-    in a FormatError (or, if the change alters nothing decoded, the right page), never a crash."""
+@pytest.mark.parametrize("coding, coder", [("adaptive", container.CODER_RASTER), ("strokes", container.CODER_STROKES)])
+def test_damaged_payload_with_valid_checksums_never_gives_a_wrong_page(tiny_model_path, damage_never_gives_a_wrong_image,
+                                                                      coding, coder) -> None:
+    """Coders 3 and 7 pop pixels in their own kernel: a payload changed behind valid checksums
+    still ends in a FormatError (or, if the change alters nothing decoded, the right page), never
+    a crash."""
     model = codec.coding_model(str(tiny_model_path))
     page = (np.random.default_rng(11).random((80, 80)) < 0.1).astype(np.uint8)
-    data = codec.compress([page], model, coding="adaptive")
-    assert container.unpack(data)[0].coder == container.CODER_RASTER
+    data = codec.compress([page], model, coding=coding)
+    assert container.unpack(data)[0].coder == coder
     damage_never_gives_a_wrong_image(data, model, page, seed=12, flips=12)
