@@ -146,13 +146,13 @@ def stroke_keys(canvas, at, stride, keys):
     for dx in range(-4, 5):
         wide = wide * 2 + canvas[above + dx]
     keys[ABOVE_2] = wide * 2 + west
-    second = 0   # the run before the current one (the other colour), then the one before that
-    while run + second < RUN_LIMIT and canvas[at - 1 - run - second] != west:
-        second += 1
-    third = 0
-    while second > 0 and run + second + third < RUN_LIMIT and canvas[at - 1 - run - second - third] == west:
-        third += 1
-    keys[RUNS] = ((((_run_bucket(run) * 16 + _run_bucket(second)) * 16 + _run_bucket(third)) * 32 + near) * 8
+    before = 0   # the run before the current one (the other colour), then the one before that
+    while run + before < RUN_LIMIT and canvas[at - 1 - run - before] != west:
+        before += 1
+    earlier = 0
+    while before > 0 and run + before + earlier < RUN_LIMIT and canvas[at - 1 - run - before - earlier] == west:
+        earlier += 1
+    keys[RUNS] = ((((_run_bucket(run) * 16 + _run_bucket(before)) * 16 + _run_bucket(earlier)) * 32 + near) * 8
                   + canvas[above - 1] * 4 + north * 2 + canvas[above + 1]) * 2 + west
     cells = np.int64(0)
     for r in range(ERODED_ROWS):
