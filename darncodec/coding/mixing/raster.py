@@ -271,7 +271,8 @@ def _predict(inputs, row1, bucket, pattern, weights, apm, prob_table, stroke_row
         zm = _mixer_logit(inputs, weights, stroke_rows[m])
         stroke_k[m] = prob_table[zm + TABLE_HALF]
         total += zm
-    z = total // (2 + mixers)
+    # floor(total / (2 + mixers)), the divisor spelt out as a constant (a multiplication, not a division)
+    z = total // (2 + len(strokes.MIXER_SETS)) if mixers else total >> 1
     node, fraction = (z + TABLE_HALF) >> APM_STEP_BITS, (z + TABLE_HALF) & APM_STEP_MASK
     if node == APM_POINTS - 1:
         node, fraction = APM_POINTS - 2, APM_STEP_MASK + 1
