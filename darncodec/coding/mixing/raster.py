@@ -1,5 +1,6 @@
-"""Page-adaptive mixing in page raster order (coder id 3, the default for pages): contexts that
-cross tile borders (docs/format.md, "Coder id 3").
+"""Page-adaptive mixing in page raster order (coder id 3; coder id 4 adds refinement by a predicted
+page, coder id 7 the stroke models of coding.mixing.strokes, the default for pages without a
+dictionary): contexts that cross tile borders (docs/format.md, "Coder id 3", "Coder id 7").
 
 The count estimates and mixer of coding.mixing.tiled (coder id 2), but the pixels of a batch are coded
 in the raster order of the page rather than position by position across tiles. A batch's tiles are
@@ -19,9 +20,9 @@ depend on the h that bits back pops.
 Decoding needs one ANS pop per pixel inside a numba loop: coding.ans.kernel is a port of constriction's
 AnsCoder pop that leaves the stack exactly as constriction would.
 
-numba caches compiled kernels per source file, and these kernels compile coding.mixing.tiled's helpers
-and constants into themselves: after editing tiled.py, delete the __pycache__ folders (a fresh
-install or clone has none).
+numba caches compiled kernels per source file, and these kernels compile coding.mixing.tiled's and
+coding.mixing.strokes's helpers and constants into themselves: after editing tiled.py or strokes.py,
+delete the __pycache__ folders (a fresh install or clone has none).
 """
 
 from __future__ import annotations
