@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 
-
 import constriction
 import numpy as np
 

@@ -200,8 +200,8 @@ def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts
 
 
 @numba.njit(cache=True, inline="always")
-def _pixel_contexts(canvas, predicted, inked, stride, row, col, ink_near, refine, page, counts, estimate, slots,
-                    inputs, bucket, keys, stroke_rows):
+def _pixel_contexts(canvas, predicted, stride, row, col, ink_near, refine, page, counts, estimate, slots, inputs,
+                    bucket, keys, stroke_rows):
     """A pixel's count estimates (inputs[0, 1:]) and bucket (bucket[0]), and with the stroke models
     (coder 7) the stroke mixers' weight rows (``stroke_rows``); returns (the first mixer's row, how
     many context models learn from the pixel). ``page``: RasterContexts.kernel_arrays (its last
@@ -345,9 +345,8 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
     right across the strip's tiles), writing each pixel into the canvas once counted (so later
     pixels see what the decoder will). Without ``mix``: each pixel's count estimates, bucket, first
     mixer row, APM pattern and stroke mixers' rows, kept for the mix once the DARN's logits are known
-    (_mix_pass). With
-    ``mix`` (a batch coded without the DARN: its grid logit 0): the mix at once, as the decoder
-    makes it; ``coded[j]`` = k << 1 | bit of the j-th live pixel, and each tile's bits in
+    (_mix_pass). With ``mix`` (a batch coded without the DARN: its grid logit 0): the mix at once,
+    as the decoder makes it; ``coded[j]`` = k << 1 | bit of the j-th live pixel, and each tile's bits in
     ``tile_bits``."""
     n = page[2].shape[0]
     slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
@@ -363,7 +362,7 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     p = y * width + x
                     if not live[t, p]:
                         continue
-                    row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x,
+                    row1, learning = _pixel_contexts(canvas, predicted, stride, row, left + x,
                                                      _ink_near(inked, row, left + x), refine, page, counts, estimate,
                                                      slots, inputs, bucket, keys, stroke_rows)
                     bit = np.int64(values[t, p])
@@ -461,8 +460,8 @@ def _decode(words, stack, live, strips, base, stride, height, width, canvas, pre
                             logit = context[t, p] + white_logit
                         rounded = np.floor((logit + float(1 << (GRID_SHIFT - 1))) * (1.0 / (1 << GRID_SHIFT)))
                         inputs[0, 0] = np.int64(min(max(rounded, -TABLE_HALF), TABLE_HALF))
-                    row1, learning = _pixel_contexts(canvas, predicted, inked, stride, row, left + x, ink_near, refine,
-                                                     page, counts, estimate, slots, inputs, bucket, keys, stroke_rows)
+                    row1, learning = _pixel_contexts(canvas, predicted, stride, row, left + x, ink_near, refine, page,
+                                                     counts, estimate, slots, inputs, bucket, keys, stroke_rows)
                     pattern = _pattern(lines, stride, row, left + x, slots, page[2], next_ink, line_position)
                     mixed1, mixed2, k, first, second, third, node, fraction = _predict(
                         inputs, row1, bucket[0], pattern, weights, apm, prob_table, stroke_rows, stroke_k)

@@ -79,21 +79,28 @@ def _run_bucket(n):
 
 
 @numba.njit(cache=True, inline="always")
-def _column_run(canvas, at, stride):
-    """How many pixels up from ``at`` (inclusive) have the colour of ``at``, at most COLUMN_LIMIT."""
+def _run_along(canvas, at, step, limit):
+    """How many cells from ``at`` (inclusive) on, ``step`` apart, have the colour of ``at``, at most
+    ``limit``."""
     colour, k = canvas[at], 1
-    while k < COLUMN_LIMIT and canvas[at - k * stride] == colour:
+    while k < limit and canvas[at + k * step] == colour:
         k += 1
     return k
 
 
 @numba.njit(cache=True, inline="always")
-def _slant_run(canvas, at, step):
-    """How many pixels from ``at`` along ``step`` (inclusive) have the colour of ``at``, at most 7."""
-    colour, k = canvas[at], 1
-    while k < 7 and canvas[at + k * step] == colour:
-        k += 1
-    return k
+def _cell_ink(canvas, a, stride):
+    """How many of the 2 x 2 cells at ``a``, ``a + 1`` and the row below them are ink (0 .. 4)."""
+    return np.int64(canvas[a]) + canvas[a + 1] + canvas[a + stride] + canvas[a + stride + 1]
+
+
+@numba.njit(cache=True, inline="always")
+def _bits(canvas, start, count):
+    """The ``count`` cells from ``start`` on as a binary number, the first most significant."""
+    value = np.int64(0)
+    for b in range(count):
+        value = value * 2 + canvas[start + b]
+    return value
 
 
 @numba.njit(cache=True)
@@ -120,32 +127,24 @@ def stroke_keys(canvas, at, stride, keys):
     keys[REF_LINE] = ((near * 32 + _distance_bucket(second)) * 16 + _run_bucket(run)) * 4 + west * 2 + north
     columns = np.int64(0)
     for dx in (-1, 0, 1):
-        columns = columns * 16 + _column_run(canvas, above + dx, stride)
+        columns = columns * 16 + _run_along(canvas, above + dx, -stride, COLUMN_LIMIT)
     keys[COLUMNS] = (columns * 8 + canvas[above - 1] * 4 + canvas[above + 1] * 2 + north) * 2 + west
-    cells = np.int64(0)
+    cells, eroded = np.int64(0), np.int64(0)
     for r in range(BLUR_ROWS):
         upper = at - (2 * r + 2) * stride - BLUR_LEFT
         for c in range(BLUR_CELLS):
-            a = upper + 2 * c
-            cells = cells * 2 + (canvas[a] | canvas[a + 1] | canvas[a + stride] | canvas[a + stride + 1])
+            ink = _cell_ink(canvas, upper + 2 * c, stride)
+            cells = cells * 2 + (ink > 0)
+            if r < ERODED_ROWS:
+                eroded = eroded * 2 + (ink == 4)
     keys[BLUR] = (cells * 2 + west) * 2 + canvas[at - 2]
-    left = np.int64(0)
-    for b in range(LEFT_PIXELS, 0, -1):
-        left = left * 2 + canvas[at - b]
-    keys[ROW_LEFT] = (left * 32 + near) * 2 + north
-    up_left, up_right = _slant_run(canvas, above - 1, -stride - 1), _slant_run(canvas, above + 1, -stride + 1)
+    keys[ROW_LEFT] = (_bits(canvas, at - LEFT_PIXELS, LEFT_PIXELS) * 32 + near) * 2 + north
+    up_left, up_right = _run_along(canvas, above - 1, -stride - 1, 7), _run_along(canvas, above + 1, -stride + 1, 7)
     corners = ((canvas[above - 1] * 2 + canvas[above + 1]) * 2 + north) * 2 + west
-    keys[DIAGONALS] = ((up_left * 8 + up_right) * 8 + min(_column_run(canvas, above, stride), 7)) * 16 + corners
-    wide = np.int64(0)
-    for dx in range(-WIDE, WIDE + 1):
-        wide = wide * 2 + canvas[above + dx]
-    keys[ABOVE] = ((wide * 2 + west) * 2 + canvas[at - 2]) * 2 + canvas[at - 3]
-    wide = np.int64(0)
-    for dx in range(-WIDE, WIDE + 1):
-        wide = wide * 2 + canvas[above - stride + dx]
-    for dx in range(-4, 5):
-        wide = wide * 2 + canvas[above + dx]
-    keys[ABOVE_2] = wide * 2 + west
+    keys[DIAGONALS] = ((up_left * 8 + up_right) * 8 + _run_along(canvas, above, -stride, 7)) * 16 + corners
+    wide = 2 * WIDE + 1
+    keys[ABOVE] = ((_bits(canvas, above - WIDE, wide) * 2 + west) * 2 + canvas[at - 2]) * 2 + canvas[at - 3]
+    keys[ABOVE_2] = ((_bits(canvas, above - stride - WIDE, wide) << 9) + _bits(canvas, above - 4, 9)) * 2 + west
     before = 0   # the run before the current one (the other colour), then the one before that
     while run + before < RUN_LIMIT and canvas[at - 1 - run - before] != west:
         before += 1
@@ -154,18 +153,12 @@ def stroke_keys(canvas, at, stride, keys):
         earlier += 1
     keys[RUNS] = ((((_run_bucket(run) * 16 + _run_bucket(before)) * 16 + _run_bucket(earlier)) * 32 + near) * 8
                   + canvas[above - 1] * 4 + north * 2 + canvas[above + 1]) * 2 + west
-    cells = np.int64(0)
-    for r in range(ERODED_ROWS):
-        upper = at - (2 * r + 2) * stride - BLUR_LEFT
-        for c in range(BLUR_CELLS):
-            a = upper + 2 * c
-            cells = cells * 2 + (canvas[a] & canvas[a + 1] & canvas[a + stride] & canvas[a + stride + 1])
-    keys[ERODED] = ((cells * 2 + west) * 2 + north) * 2 + canvas[at - 2]
+    keys[ERODED] = ((eroded * 2 + west) * 2 + north) * 2 + canvas[at - 2]
     grown, shrunk, upper = np.int64(0), np.int64(0), at - 2 * stride
     for c in range(-EDGE_REACH, EDGE_REACH + 1):
-        a = upper + c
-        grown = grown * 2 + (canvas[a] | canvas[a + 1] | canvas[a + stride] | canvas[a + stride + 1])
-        shrunk = shrunk * 2 + (canvas[a] & canvas[a + 1] & canvas[a + stride] & canvas[a + stride + 1])
+        ink = _cell_ink(canvas, upper + c, stride)
+        grown = grown * 2 + (ink > 0)
+        shrunk = shrunk * 2 + (ink == 4)
     keys[EDGE] = ((((grown << (2 * EDGE_REACH + 1)) + shrunk) * 2 + canvas[at - 2]) * 2 + west) * 2 + north
 
 
