@@ -1,5 +1,5 @@
 """The stroke models of coder 7 (darncodec.coding.mixing.strokes): what their keys read, the
-shortcut where no ink is in reach, the canvas margin they need, and pages coded with them."""
+canvas margin they need, and pages coded with them."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from darncodec.coding.mixing import raster, strokes
 
 
 def canvas_of(image: np.ndarray) -> tuple[raster.PageCanvas, np.ndarray]:
-    """A coder-7 canvas holding ``image`` (its flat canvas, with the ink flags set)."""
+    """A coder-7 canvas holding ``image``, and where the image's first row and column lie on it."""
     page = raster.PageCanvas([image.shape], 8, 8, strokes.MARGIN_ROWS, strokes.MARGIN_COLS)
     top, left = divmod(int(page.base[0]), page.stride)
     rows = page.canvas.size // page.stride
     grid = page.canvas[:rows * page.stride].reshape(rows, page.stride)   # a view of the flat canvas
     grid[top:top + image.shape[0], left:left + image.shape[1]] = image
-    for row, col in zip(*np.nonzero(grid)):
-        page.inked[row // raster.BLOCK, col // raster.BLOCK] = True
     return page, np.array([top, left])
 
 
