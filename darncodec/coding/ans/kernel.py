@@ -54,6 +54,8 @@ import constriction
 import numba
 import numpy as np
 
+from darncodec.coding.jit import loop
+
 __all__ = [
     "PRECISION",
     "bernoulli_prob1",
@@ -91,7 +93,7 @@ def bernoulli_prob1(k: int) -> np.uint64:
     return kk
 
 
-@numba.njit(cache=True)
+@loop
 def pop_bit(words: np.ndarray, state: np.ndarray, k: int) -> int:
     """Decode (pop) one bit with ``P(1) = k / 2**24``; updates ``state`` in place."""
     prob1 = bernoulli_prob1(k)
@@ -114,7 +116,7 @@ def pop_bit(words: np.ndarray, state: np.ndarray, k: int) -> int:
     return bit
 
 
-@numba.njit(cache=True)
+@loop
 def push_bit(words: np.ndarray, state: np.ndarray, bit: int, k: int) -> None:
     """Encode (push) one bit with ``P(1) = k / 2**24``; updates ``words``/``state``.
 
@@ -151,13 +153,13 @@ def grow(words: np.ndarray, state: np.ndarray, min_free: int) -> np.ndarray:
     return new
 
 
-@numba.njit(cache=True)
+@loop
 def is_empty(state: np.ndarray) -> bool:
     """True iff the stack holds no data (constriction's ``is_empty``)."""
     return state[1] == np.uint64(0)
 
 
-@numba.njit(cache=True)
+@loop
 def num_words(state: np.ndarray) -> int:
     """Length of constriction's ``get_compressed()`` for this stack."""
     head = state[1]

@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from darncodec.coding.ans.kernel import pop_bit, to_coder, to_stack
+from darncodec.coding.jit import loop
 from darncodec.coding.ans.streams import chunks_last_first, push_in_order
 from darncodec.coding.mixing import strokes, tiled
 from darncodec.coding.mixing.tiled import CountTables
@@ -69,7 +70,7 @@ REFINE_PIXELS = (len(REFINE_PREDICTED) + len(REFINE_CAUSAL), len(REFINE_WIDE) + 
 REFINE_ROWS = 12       # the first mixer's weight sets for covered pixels: count level x predicted ink
 
 
-@numba.njit(cache=True)
+@loop
 def _slots_at(canvas, at, relative, sizes, offsets, slots):
     """slots[0, i]: the count slot of context model i for the pixel at canvas index ``at``
     (the pattern of its sizes[i] nearest causal neighbours, as coder 2 forms it)."""
@@ -104,7 +105,7 @@ def _bucket4(distance, first, second, third):
     return 0 if distance < first else (1 if distance < second else (2 if distance < third else 3))
 
 
-@numba.njit(cache=True)
+@loop
 def _row_start(canvas, lines, stride, row, next_ink):
     """What _far reads of the rows above a page row, fixed while the row is coded (a row's cells are
     written by one strip of one batch, after every row above it that the decoder has yet): sets
@@ -174,7 +175,7 @@ def _estimate(canvas, at, ink_near, relative, sizes, offsets, counts, estimate, 
         tiled._lookup_one(0, i, counts, estimate, slots, inputs, bucket, tiled._role(i, n))
 
 
-@numba.njit(cache=True)
+@loop
 def _refine(canvas, predicted, at, relative, near, causal, wide, offsets, counts, estimate, slots, inputs, first):
     """The two refinement models of a covered pixel (slots and inputs ``first`` and ``first + 1``):
     the predicted cells ``near`` with the canvas cells ``causal`` (a direct index), and the
@@ -320,38 +321,32 @@ def _learn(inputs, row1, pattern, bit, mixed1, mixed2, weights, apm, first, seco
         _apm_step(apm, third, node, fraction, target)
 
 
-@numba.njit(cache=True)
-def _scratch(n):
-    """One pixel's working arrays for n context models, as the shared kernels of coder 2 take them
-    (one row): slots, mixer inputs (the bias set), bucket, bit, live flag, last ink."""
-    inputs = np.zeros((1, n + 2), np.int64)
-    inputs[0, n + 1] = tiled.BIAS_INPUT
-    return (np.zeros((1, n), np.int64), inputs, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.bool_),
-            np.zeros(1, np.int64))
-
-
-@numba.njit(cache=True)
-def _stroke_scratch(stroke_models):
-    """The stroke models' keys, and the stroke mixers' rows and k (no mixers without the models)."""
+def _scratch(models: int, stroke_models: bool, stride: int) -> tuple[np.ndarray, ...]:
+    """The kernels' working arrays (they allocate nothing: coding.jit): one pixel's slots, mixer
+    inputs (the bias set), bucket, bit, live flag and last ink for ``models`` context models, as the
+    shared kernels of coder 2 take them (one row); the stroke models' keys, and the stroke mixers'
+    rows and k (no mixers without the stroke models); _row_start's next ink of each column."""
+    inputs = np.zeros((1, models + 2), np.int64)
+    inputs[0, models + 1] = tiled.BIAS_INPUT
     mixers = len(strokes.MIXER_SETS) if stroke_models else 0
-    return np.zeros(strokes.MODELS, np.int64), np.zeros(mixers, np.int64), np.zeros(mixers, np.int64)
+    return (np.zeros((1, models), np.int64), inputs, np.zeros(1, np.int64), np.zeros(1, np.int64),
+            np.ones(1, np.bool_), np.zeros(1, np.int64), np.zeros(strokes.MODELS, np.int64),
+            np.zeros(mixers, np.int64), np.zeros(mixers, np.int64), np.zeros(stride + 1, np.int64))
 
 
-@numba.njit(cache=True)
+@loop
 def _count_pass(values, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
                 counts, state_map, stretch16, estimate, estimates, buckets, rows, patterns, kept_rows, mix, weights, apm,
-                prob_table, coded, tile_bits):
+                prob_table, coded, tile_bits, scratch):
     """Encoder: every pixel of a batch in coding order (strip by strip, page row by page row, left to
     right across the strip's tiles), writing each pixel into the canvas once counted (so later
     pixels see what the decoder will). Without ``mix``: each pixel's count estimates, bucket, first
     mixer row, APM pattern and stroke mixers' rows, kept for the mix once the DARN's logits are known
     (_mix_pass). With ``mix`` (a batch coded without the DARN: its grid logit 0): the mix at once,
     as the decoder makes it; ``coded[j]`` = k << 1 | bit of the j-th live pixel, and each tile's bits in
-    ``tile_bits``."""
+    ``tile_bits``. ``scratch``: _scratch's arrays."""
     n = page[2].shape[0]
-    slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[0] > 0)
-    next_ink = np.zeros(stride + 1, np.int64)
+    slots, inputs, bucket, bits, yes, last_ink, keys, stroke_rows, stroke_k, next_ink = scratch
     j = 0
     for s in range(strips.shape[0]):
         for y in range(height):
@@ -389,14 +384,12 @@ def _count_pass(values, live, strips, base, stride, height, width, canvas, predi
                     _write(canvas, inked, lines, stride, row, left + x, bit)
 
 
-@numba.njit(cache=True)
+@loop
 def _mix_pass(grid_logits, estimates, buckets, rows, patterns, kept_rows, values, live, strips, height, width, weights,
-              apm, prob_table, out):
+              apm, prob_table, out, scratch):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
-    stroke_rows, stroke_k = np.zeros(kept_rows.shape[2], np.int64), np.zeros(kept_rows.shape[2], np.int64)
-    inputs = np.zeros((1, n + 2), np.int64)
-    inputs[0, n + 1] = tiled.BIAS_INPUT
+    inputs, stroke_rows, stroke_k = scratch[1], scratch[7], scratch[8]
     for s in range(strips.shape[0]):
         for y in range(height):
             for t in range(strips[s, 0], strips[s, 1]):
@@ -416,7 +409,7 @@ def _mix_pass(grid_logits, estimates, buckets, rows, patterns, kept_rows, values
                     out[t, p] = k
 
 
-@numba.njit(cache=True)
+@loop
 def _in_coding_order(values, probs, live, strips, height, width, values_out, probs_out):
     """The live pixels' values and probabilities in coding order (what the decoder pops first, first)."""
     j = 0
@@ -429,19 +422,17 @@ def _in_coding_order(values, probs, live, strips, height, width, values_out, pro
                         j += 1
 
 
-@numba.njit(cache=True)
+@loop
 def _decode(words, stack, live, strips, base, stride, height, width, canvas, predicted, refine, inked, lines, page,
             counts, state_map, stretch16, estimate, weights, apm, prob_table, values, neighbours, local_weight,
-            context, columns, table, darn_radius, use_darn):
+            context, columns, table, darn_radius, use_darn, scratch):
     """Decoder: every pixel of a batch in coding order: the DARN's grid logit (its local visible
     layer over the tile's pixels so far; with no ink near, its neighbours are all white and only
     the context and the table's entry for white remain), the count estimates from the canvas, the
-    mix, one ANS pop, then the updates the encoder made."""
+    mix, one ANS pop, then the updates the encoder made. ``scratch``: _scratch's arrays."""
     n = page[2].shape[0]   # every model of the tables (the refinement models read 0 where not refining)
-    slots, inputs, bucket, bits, yes, last_ink = _scratch(n)
-    keys, stroke_rows, stroke_k = _stroke_scratch(page[6].shape[0] > 0)
+    slots, inputs, bucket, bits, yes, last_ink, keys, stroke_rows, stroke_k, next_ink = scratch
     white_logit = table[0] if columns.shape[0] else 0.0   # the DARN's table entry for all-white neighbours
-    next_ink = np.zeros(stride + 1, np.int64)
     for s in range(strips.shape[0]):
         for y in range(height):
             line_position = _row_start(canvas, lines, stride, base[strips[s, 0]] // stride + y, next_ink)
@@ -581,6 +572,10 @@ class RasterContexts:
             return np.zeros(1, np.uint8), False
         return self.page.predicted, True
 
+    def scratch(self) -> tuple[np.ndarray, ...]:
+        """Fresh working arrays for a kernel over the group's canvas (_scratch)."""
+        return _scratch(len(self.tables.sizes), self.stroke_models, self.page.stride)
+
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
         """What the kernels read of the canvas geometry and count tables: the causal offsets, the
         canvas models' sizes, every model's slot offset, the refinement models' offsets, the stroke
@@ -619,7 +614,7 @@ class RasterBatch:
         _count_pass(np.ascontiguousarray(x), self.mask, self.strips, self.base, page.stride, ctx.height, ctx.width,
                     page.canvas, *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
                     c.stretch16, c.estimate, estimates, buckets, rows, patterns, kept_rows, mixed, weights, apm,
-                    c.prob_table, coded, tile_bits)
+                    c.prob_table, coded, tile_bits, ctx.scratch())
         if mixed:
             self.coded, self.tile_bits = coded, tile_bits
         else:
@@ -638,7 +633,8 @@ class RasterBatch:
         out = np.zeros(x.shape, np.int64)
         _mix_pass(np.ascontiguousarray(grid_logits, dtype=np.int64), *self.counted,
                   np.ascontiguousarray(x, dtype=np.int64), self.mask, self.strips, self.contexts.height,
-                  self.contexts.width, *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out)
+                  self.contexts.width, *self.contexts.fresh_mixer(), self.contexts.tables.prob_table, out,
+                  self.contexts.scratch())
         return out
 
     def in_coding_order(self, x: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -660,5 +656,6 @@ class RasterBatch:
                 *ctx.prediction(), page.inked, page.lines, ctx.kernel_arrays(), c.counts, c.state_map,
                 c.stretch16, c.estimate, *ctx.fresh_mixer(), c.prob_table, values, network.neighbours, network.visible_weight,
                 np.zeros((1, 1)) if context is None else np.ascontiguousarray(context, dtype=np.float64),
-                network.table_columns, network.local_table(), network.config.radius, context is not None)
+                network.table_columns, network.local_table(), network.config.radius, context is not None,
+                ctx.scratch())
         return values[:, :pixels], to_coder(words, stack)

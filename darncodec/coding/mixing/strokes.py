@@ -41,6 +41,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from darncodec.coding.jit import loop
 from darncodec.coding.mixing import tiled
 
 REF_LINE, COLUMNS, BLUR, ROW_LEFT, DIAGONALS, ABOVE, ABOVE_2, RUNS, ERODED, EDGE = range(10)
@@ -103,7 +104,7 @@ def _bits(canvas, start, count):
     return value
 
 
-@numba.njit(cache=True)
+@loop
 def stroke_keys(canvas, at, stride, keys):
     """keys[0:MODELS]: the models' keys for the pixel at canvas index ``at`` (the module docstring)."""
     west, north = np.int64(canvas[at - 1]), np.int64(canvas[at - stride])

@@ -16,6 +16,7 @@ from typing import Protocol
 import numba
 import numpy as np
 
+from darncodec.coding.jit import loop
 from darncodec.coding.network.fixed_point import (
     GRID_SHIFT,
     PROB_BITS,
@@ -202,7 +203,7 @@ class IntegerDARN:
         return padded[:, :pixels]
 
 
-@numba.njit(cache=True)
+@loop
 def _local_logit(values, t, neighbours, weight, context, columns, table):
     """One integer logit of a local visible layer: context + sum_k weight[k] * x[neighbour k], plus
     the context table's entry for the pattern of the ``columns`` nearest neighbours (if any). Every
@@ -219,7 +220,7 @@ def _local_logit(values, t, neighbours, weight, context, columns, table):
     return logit
 
 
-@numba.njit(cache=True)
+@loop
 def _local_logits(values, neighbours, weight, context, columns, table, width, radius, out):
     """Every logit of a batch of tiles whose pixels are all known (the encoder's view). Where no ink
     lies in the rows a pixel's neighbourhood reaches, every neighbour is white: the logit is its
@@ -236,7 +237,7 @@ def _local_logits(values, neighbours, weight, context, columns, table, width, ra
                 last_ink = p
 
 
-@numba.njit(cache=True)
+@loop
 def _local_grid_logits(padded, neighbours, weight, context, columns, table, out):
     """The grid logits (table_index - TABLE_HALF) of one position for every tile (the decoder's view)."""
     for t in range(padded.shape[0]):
