@@ -4,6 +4,7 @@ segments in `info`."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 import numpy as np
@@ -113,3 +114,27 @@ def test_workers_by_default_only_for_enough_work() -> None:
     assert workers(None, 16, MIN_PIXELS) == min(16, available_cores())
     assert workers(None, 16, MIN_PIXELS - 1) == 1
     assert workers(3, 2, 0) == 2 and workers(3, 16, 0) == 3 and workers(4, 0, 0) == 1
+
+
+def _environment_at_start(name: str) -> str | None:
+    """``name`` in the environment this process was started with (what its libraries saw as they loaded)."""
+    entries = Path("/proc/self/environ").read_bytes().split(b"\0")
+    found = [entry.split(b"=", 1)[1].decode() for entry in entries if entry.startswith(name.encode() + b"=")]
+    return found[0] if found else None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc (Linux)")
+def test_workers_run_their_libraries_on_one_thread(monkeypatch) -> None:
+    """The workers start with one thread each for OpenBLAS, OpenMP and numba in their environment
+    (their libraries read it as they load, before any initializer runs); this process's environment
+    comes back."""
+    import os
+
+    from darncodec.parallel import THREAD_VARIABLES, processes
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with processes(2, 2, 0) as pool:
+        seen = list(pool.map(_environment_at_start, THREAD_VARIABLES))
+    assert seen == ["1"] * len(THREAD_VARIABLES)
+    assert os.environ["OMP_NUM_THREADS"] == "7" and "OPENBLAS_NUM_THREADS" not in os.environ
