@@ -7,8 +7,8 @@ function that is not inlined) adds an atomic increment and a later decrement. It
 removes such pairs only within simple control flow, and in a per-pixel loop with branches most
 stay: measured on CCITT page 1 (coder 7, this repository's 2-core machine), 60% of the decoder's
 time went to NRT_incref and NRT_decref (perf record), and the page's decoding kernel took 2.5 s
-with them and 0.8 s without (``python -m benchmarks.kernels``). numba's maintainers give the
-same remedy (numba issues 2345, 2350): its ``_nrt=False`` option.
+with them and 0.8 s without (docs/symbols.md, *Speed*). numba's maintainers give the same remedy
+(numba issues 2345, 2350): its ``_nrt=False`` option.
 
 A ``loop`` function must not allocate (numba refuses to compile one that does: NRT is needed),
 so the arrays it works in are made by its Python caller; the arrays it receives are borrowed for
