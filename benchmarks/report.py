@@ -198,15 +198,15 @@ def main() -> None:
     strokes = load("strokes_ccitt_cli.json")
     if ccitt:
         section = bench_section("## CCITT fax pages 1–8 (issues 4 and 5)", "bench_ccitt.json", CCITT_BENCH,
-                                " (darncodec with the default model, `docs`, adaptive coding; the eight pages are "
-                                "one archive).")
+                                " (darncodec with the default model, `docs`, and the default coding: coder 7 on "
+                                "these pages; the eight pages are one archive, a segment each).")
         if strokes:
             section[2:2] = [f"**Since session 10 (issue 11)** the default page coder for scans is coder 7 (stroke "
                             f"contexts). One `darncodec compress` per page, the eight pages take "
                             f"**{strokes['coder7']:,}** bytes ({strokes['coder3']:,} with coder 3; paq8px -8 159,232; "
                             "DjVu 170,844), per page in [symbols.md](symbols.md), *Stroke contexts* (`python -m "
                             "benchmarks.strokes --set ccitt --cli --json docs/results/strokes_ccitt_cli.json`). The "
-                            "tables below are older (coder 3 and before) and are kept as they were measured.", ""]
+                            "bench below codes them with the same default.", ""]
         out += section
         wrong = load("bench_ccitt_mnist_model.json")
         if wrong:
