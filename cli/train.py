@@ -88,7 +88,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
     from darncodec.coding.network.quantize import quantize_and_save
     from darncodec.training.checkpoint import open_run, recipe
     from darncodec.training.datasets import load_training_corpus
-    from darncodec.training.distributed import join
+    from darncodec.training.distributed import join, leave
     from darncodec.training.trainer import TrainSettings, train
 
     output = Path(output)
@@ -119,6 +119,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                 click.echo(f"darncodec: interrupted; {_how_to_continue(ctx, run_dir)}", err=True)
             sys.exit(130)
     if not team.leader:
+        leave(team)
         return
     model_hash = quantize_and_save(run_dir / "best.safetensors", output)
     summary = {"model": str(output), "hash": model_hash, "best_valid_nats": result.best_valid_nats,
@@ -127,6 +128,7 @@ def train_command(ctx, corpus, output, run_dir, init_model, tile, threshold, max
                "processes": team.size, "train_examples": len(train_data), "valid_examples": len(valid_data)}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     click.echo(json.dumps(summary))
+    leave(team)
 
 
 def _starting_model(init_model, corpus, tile, latent, hidden, visible, radius, shared, period, local_hidden, table,
