@@ -31,8 +31,8 @@ import numba
 import numpy as np
 
 from darncodec.coding.ans.kernel import pop_bit, to_coder, to_stack
-from darncodec.coding.jit import loop
 from darncodec.coding.ans.streams import chunks_last_first, push_in_order
+from darncodec.coding.jit import loop
 from darncodec.coding.mixing import strokes, tiled
 from darncodec.coding.mixing.tiled import CountTables
 from darncodec.coding.network.fixed_point import GRID_SHIFT, PROB_BITS, TABLE_HALF
@@ -389,7 +389,7 @@ def _mix_pass(grid_logits, estimates, buckets, rows, patterns, kept_rows, values
               apm, prob_table, out, scratch):
     """Encoder: the coded k (P(1) = k / 2**24) of every pixel of a batch, in coding order."""
     n = estimates.shape[2]
-    inputs, stroke_rows, stroke_k = scratch[1], scratch[7], scratch[8]
+    _, inputs, _, _, _, _, _, stroke_rows, stroke_k, _ = scratch
     for s in range(strips.shape[0]):
         for y in range(height):
             for t in range(strips[s, 0], strips[s, 1]):
