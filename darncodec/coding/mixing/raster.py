@@ -526,7 +526,7 @@ class PageCanvas:
 class RasterContexts:
     """Count state and canvas of the group being coded, for one model's tiles; with ``refine``
     (coder id 4), the two refinement models by the predicted page too; with ``stroke_models``
-    (coder id 7), the four stroke models (coding.mixing.strokes)."""
+    (coder id 7), the ten stroke models and their four mixers (coding.mixing.strokes)."""
 
     def __init__(self, height: int, width: int, prob_table: np.ndarray, refine: bool = False,
                  stroke_models: bool = False) -> None:
